@@ -1,0 +1,62 @@
+# user-service: every developer entry point. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+LOCKS := requirements/dev.lock
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(BIN)/uv $(LOCKS) pyproject.toml
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes $(LOCKS)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+.PHONY: install
+install: $(VENV)/.installed ## Create .venv from the hashed lock files
+
+.PHONY: lock
+lock: $(BIN)/uv ## Re-pin requirements/*.lock from pyproject.toml
+	$(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 --extra dev -o requirements/dev.lock pyproject.toml
+	$(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 --extra server -o requirements/server.lock pyproject.toml
+
+.PHONY: run
+run: install ## Serve the API on :8080 (embedded PostgreSQL unless a database URL is set)
+	$(BIN)/user-service serve
+
+.PHONY: lint
+lint: install ## Ruff lint and format check, mypy --strict, layering contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+.PHONY: fmt
+fmt: install ## Format and auto-fix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+.PHONY: unit
+unit: install ## Unit tests only (no database)
+	$(BIN)/pytest tests/unit
+
+.PHONY: test
+test: lint ## The whole suite: lint, types, layering, unit, integration and e2e
+	$(BIN)/pytest
+
+.PHONY: migrate-up
+migrate-up: install ## Apply every migration to the configured database
+	$(BIN)/user-service migrate up
+
+.PHONY: migrate-down
+migrate-down: install ## Undo the last migration
+	$(BIN)/user-service migrate down

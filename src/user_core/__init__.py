@@ -1,0 +1,60 @@
+"""user_core: the user domain, with no framework and no database driver.
+
+Import what you need from here::
+
+    from user_core import UserService, UserDraft
+    from user_core.testing import InMemoryUserRepository, FixedClock
+"""
+
+from user_core.clock import SystemClock
+from user_core.errors import (
+    FieldError,
+    FieldTaken,
+    InvalidInput,
+    StorageUnavailable,
+    UserNotFound,
+    UserServiceError,
+    VersionMismatch,
+)
+from user_core.model import (
+    MAX_USER_ID,
+    MIN_USER_ID,
+    UNSET,
+    EmailAddress,
+    OtherInfo,
+    Unset,
+    User,
+    UserChanges,
+    UserDraft,
+    UserName,
+)
+from user_core.pagination import Cursor, Page, PageRequest
+from user_core.ports import Clock, UserRepository
+from user_core.service import UserService
+
+__all__ = [
+    "MAX_USER_ID",
+    "MIN_USER_ID",
+    "UNSET",
+    "Clock",
+    "Cursor",
+    "EmailAddress",
+    "FieldError",
+    "FieldTaken",
+    "InvalidInput",
+    "OtherInfo",
+    "Page",
+    "PageRequest",
+    "StorageUnavailable",
+    "SystemClock",
+    "Unset",
+    "User",
+    "UserChanges",
+    "UserDraft",
+    "UserName",
+    "UserNotFound",
+    "UserRepository",
+    "UserService",
+    "UserServiceError",
+    "VersionMismatch",
+]

@@ -1,0 +1,119 @@
+"""Pages of users: what a listing asks for, what it returns, and the opaque cursor between pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from user_core.errors import FieldError, InvalidInput
+from user_core.model import MAX_USER_ID, MIN_USER_ID, User, identity_key
+
+# The cursor's checksum key. Cursors are not secret (they only say where a page ends); the keyed
+# checksum lets the service tell a cursor it issued from one that was edited or truncated.
+_CURSOR_KEY = b"user-service/cursor/v1"
+_CURSOR_CHECK_BYTES = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where the next page starts: after the user with id ``after_id`` (keyset pagination)."""
+
+    after_id: int
+
+    def encode(self) -> str:
+        """The opaque, URL-safe text a client sends back as ``cursor``."""
+        payload = self.after_id.to_bytes(8, "big")
+        check = hashlib.blake2b(payload, key=_CURSOR_KEY, digest_size=_CURSOR_CHECK_BYTES).digest()
+        return base64.urlsafe_b64encode(payload + check).rstrip(b"=").decode("ascii")
+
+    @classmethod
+    def decode(cls, text: str, field: str = "cursor") -> Cursor:
+        """Read a cursor made by :meth:`encode`; raise :class:`InvalidInput` for anything else."""
+        invalid = InvalidInput.single(field, "is not a cursor this service issued")
+        if not text.isascii() or len(text) > 32:
+            raise invalid
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            raise invalid from None
+        payload, check = raw[:8], raw[8:]
+        expected = hashlib.blake2b(payload, key=_CURSOR_KEY, digest_size=_CURSOR_CHECK_BYTES)
+        if len(payload) != 8 or check != expected.digest():
+            raise invalid
+        after_id = int.from_bytes(payload, "big")
+        if not MIN_USER_ID <= after_id <= MAX_USER_ID:
+            raise invalid
+        cursor = cls(after_id)
+        if cursor.encode() != text:  # one canonical spelling per cursor
+            raise invalid
+        return cursor
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """What a listing asks for: one page in ascending id order, optionally filtered.
+
+    Either ``offset`` (the original service's paging) or ``cursor`` (keyset paging, stable under
+    concurrent inserts and deletes) positions the page, never both. ``name`` and ``email`` match
+    whole values, ignoring case. ``with_total`` asks for the number of all matching users.
+    """
+
+    limit: int = 10
+    offset: int = 0
+    cursor: Cursor | None = None
+    name: str | None = None
+    email: str | None = None
+    with_total: bool = False
+    MIN_LIMIT: ClassVar[int] = 1
+    MAX_LIMIT: ClassVar[int] = 100
+    DEFAULT_LIMIT: ClassVar[int] = 10
+    MAX_OFFSET: ClassVar[int] = 2**31 - 1
+
+    def __post_init__(self) -> None:
+        errors: list[FieldError] = []
+        if not self.MIN_LIMIT <= self.limit <= self.MAX_LIMIT:
+            errors.append(FieldError("limit", f"must be from {self.MIN_LIMIT} to {self.MAX_LIMIT}"))
+        if not 0 <= self.offset <= self.MAX_OFFSET:
+            errors.append(FieldError("offset", f"must be from 0 to {self.MAX_OFFSET}"))
+        if self.cursor is not None and self.offset:
+            errors.append(FieldError("cursor", "cannot be combined with offset"))
+        if errors:
+            raise InvalidInput(errors)
+
+    @property
+    def name_key(self) -> str | None:
+        """The name filter as a uniqueness key (see :func:`identity_key`), or ``None``."""
+        return None if self.name is None else _filter_key(self.name)
+
+    @property
+    def email_key(self) -> str | None:
+        """The email filter as a uniqueness key (see :func:`identity_key`), or ``None``."""
+        return None if self.email is None else _filter_key(self.email)
+
+    @property
+    def after_id(self) -> int:
+        """Only ids above this one belong to the page (0 when there is no cursor)."""
+        return 0 if self.cursor is None else self.cursor.after_id
+
+
+def _filter_key(text: str) -> str:
+    # A filter matches a stored value when both have the same key; normalise the filter the way
+    # the value objects normalise what they store.
+    return identity_key(unicodedata.normalize("NFC", text.strip()))
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of users in ascending id order.
+
+    ``next_cursor`` is ``None`` on the last page; ``total`` is ``None`` unless it was asked for.
+    """
+
+    users: Sequence[User]
+    next_cursor: Cursor | None = None
+    total: int | None = None

@@ -1,0 +1,71 @@
+"""The ports: what the core needs from the outside world, as ``typing.Protocol``s.
+
+Adapters implement them; the contract suite in :mod:`user_core.testing` checks that they keep
+every promise written here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from user_core.model import User, UserChanges, UserDraft
+from user_core.pagination import Page, PageRequest
+
+
+class Clock(Protocol):
+    """Tells the time; injected so that the core never reads the system clock itself."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC, with microsecond precision."""
+        ...
+
+
+class UserRepository(Protocol):
+    """Where users are kept.
+
+    Every method is atomic: it changes everything it promises or nothing. Uniqueness of name and
+    email (compared by their ``key``, that is ignoring case) and the version check are enforced
+    here, in the same step as the write, so concurrent callers can never both succeed where only
+    one may. Any method may raise :class:`~user_core.errors.StorageUnavailable` when the storage
+    cannot answer; the write is then not applied.
+    """
+
+    async def add(self, draft: UserDraft, now: datetime) -> User:
+        """Store a new user created at ``now`` with a fresh id and version 1 and return it.
+
+        Raises :class:`~user_core.errors.FieldTaken` when another user has the name or email.
+        Ids increase with every creation and are never reused.
+        """
+        ...
+
+    async def get(self, user_id: int) -> User | None:
+        """The user with this id, or ``None`` when there is none."""
+        ...
+
+    async def update(
+        self, user_id: int, changes: UserChanges, expected_version: int | None, now: datetime
+    ) -> User:
+        """Apply ``changes`` (see :meth:`UserChanges.apply_to`) and return the changed user.
+
+        With ``expected_version`` the change happens only if the stored version equals it. Raises
+        :class:`~user_core.errors.UserNotFound`, :class:`~user_core.errors.VersionMismatch` or
+        :class:`~user_core.errors.FieldTaken`, having changed nothing.
+        """
+        ...
+
+    async def delete(self, user_id: int, expected_version: int | None) -> None:
+        """Remove the user; with ``expected_version``, only if the stored version equals it.
+
+        Raises :class:`~user_core.errors.UserNotFound` or
+        :class:`~user_core.errors.VersionMismatch`, having removed nothing.
+        """
+        ...
+
+    async def list(self, request: PageRequest) -> Page:
+        """One page of the users matching the request's filters, in ascending id order.
+
+        ``next_cursor`` is set when more matching users follow the page, and points after its last
+        user; ``total`` counts all matching users when ``request.with_total`` is set.
+        """
+        ...

@@ -1,0 +1,93 @@
+"""An in-memory :class:`~user_core.ports.UserRepository`, faithful to the port's contract."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from user_core.errors import FieldTaken, UserNotFound, VersionMismatch
+from user_core.model import User, UserChanges, UserDraft
+from user_core.pagination import Cursor, Page, PageRequest
+
+
+class InMemoryUserRepository:
+    """Keeps users in a dict; for tests and for programs that need no persistence.
+
+    Safe under concurrent asyncio tasks: no method awaits between its check and its write, so
+    each one is atomic on the event loop, just as each statement is atomic in a database.
+    """
+
+    def __init__(self) -> None:
+        self._users: dict[int, User] = {}
+        self._last_id = 0
+
+    async def add(self, draft: UserDraft, now: datetime) -> User:
+        """See :meth:`UserRepository.add`."""
+        candidate = User(
+            id=self._last_id + 1,
+            name=draft.name,
+            email=draft.email,
+            other=draft.other,
+            created_at=now.astimezone(UTC),
+            updated_at=None,
+            version=1,
+        )
+        self._check_unique(candidate)
+        self._last_id = candidate.id
+        self._users[candidate.id] = candidate
+        return candidate
+
+    async def get(self, user_id: int) -> User | None:
+        """See :meth:`UserRepository.get`."""
+        return self._users.get(user_id)
+
+    async def update(
+        self, user_id: int, changes: UserChanges, expected_version: int | None, now: datetime
+    ) -> User:
+        """See :meth:`UserRepository.update`."""
+        current = self._current(user_id, expected_version)
+        changed = changes.apply_to(current, now.astimezone(UTC))
+        self._check_unique(changed)
+        self._users[user_id] = changed
+        return changed
+
+    async def delete(self, user_id: int, expected_version: int | None) -> None:
+        """See :meth:`UserRepository.delete`."""
+        self._current(user_id, expected_version)
+        del self._users[user_id]
+
+    async def list(self, request: PageRequest) -> Page:
+        """See :meth:`UserRepository.list`."""
+        name_key, email_key = request.name_key, request.email_key
+        matching = [
+            user
+            for user in self._users.values()  # dicts keep insertion order: ascending ids
+            if (name_key is None or user.name.key == name_key)
+            and (email_key is None or (user.email is not None and user.email.key == email_key))
+        ]
+        after = [user for user in matching if user.id > request.after_id]
+        window = after[request.offset : request.offset + request.limit + 1]
+        users = window[: request.limit]
+        more = len(window) > request.limit
+        return Page(
+            users=users,
+            next_cursor=Cursor(users[-1].id) if more else None,
+            total=len(matching) if request.with_total else None,
+        )
+
+    def _current(self, user_id: int, expected_version: int | None) -> User:
+        user = self._users.get(user_id)
+        if user is None:
+            raise UserNotFound(user_id)
+        if expected_version is not None and user.version != expected_version:
+            raise VersionMismatch(user_id, expected_version, user.version)
+        return user
+
+    def _check_unique(self, candidate: User) -> None:
+        email_key = None if candidate.email is None else candidate.email.key
+        for other in self._users.values():
+            if other.id == candidate.id:
+                continue
+            if other.name.key == candidate.name.key:
+                raise FieldTaken("name")
+            if email_key is not None and other.email is not None and other.email.key == email_key:
+                raise FieldTaken("email")
