@@ -33,8 +33,12 @@ def check_user_id(user_id: int, field: str = "id") -> int:
     return user_id
 
 
+# Control, format, surrogate, private-use and unassigned code points, and line/paragraph breaks.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
 def _has_control_character(text: str) -> bool:
-    return any(unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn"} for char in text)
+    return any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in text)
 
 
 def identity_key(text: str) -> str:

@@ -1,0 +1,149 @@
+"""Hypothesis strategies for the user domain: valid raw inputs, near-duplicates and invalid inputs.
+
+Raw strategies produce what a client sends (``str``); the domain objects are built from them the
+way an adapter would, so the strategies exercise normalisation too.
+"""
+
+from __future__ import annotations
+
+import string
+
+from hypothesis import strategies as st
+
+from user_core.model import (
+    UNSET,
+    EmailAddress,
+    InvalidValue,
+    OtherInfo,
+    Unset,
+    UserChanges,
+    UserDraft,
+    UserName,
+)
+
+# Letters, marks, numbers, punctuation, symbols and spaces from the whole of Unicode: everything a
+# name may hold. Control, format, surrogate, private-use and unassigned characters are excluded.
+_NAME_CHARACTERS = st.characters(categories=["L", "M", "N", "P", "S", "Zs"])
+
+
+def _is_valid(kind: type[UserName] | type[EmailAddress], raw: str) -> bool:
+    try:
+        kind(raw)
+    except InvalidValue:
+        return False
+    return True
+
+
+def raw_names() -> st.SearchStrategy[str]:
+    """Any text that is a valid name once normalised (Unicode included, surrounding spaces too)."""
+    return st.text(_NAME_CHARACTERS, min_size=1, max_size=UserName.MAX_LENGTH).filter(
+        lambda raw: _is_valid(UserName, raw)
+    )
+
+
+def names() -> st.SearchStrategy[UserName]:
+    """Valid, normalised names."""
+    return raw_names().map(UserName)
+
+
+def _random_case(text: str) -> st.SearchStrategy[str]:
+    flips = st.lists(st.booleans(), min_size=len(text), max_size=len(text))
+    return flips.map(
+        lambda upper: "".join(
+            c.upper() if u else c.lower() for c, u in zip(text, upper, strict=True)
+        )
+    )
+
+
+def colliding_names() -> st.SearchStrategy[UserName]:
+    """Names from a small pool in random letter case, so that duplicates are frequent."""
+    pool = st.sampled_from(["alice", "bob", "zoë", "straße", "ǆemal", "łukasz", "σίσυφος"])
+    return pool.flatmap(_random_case).map(UserName)
+
+
+_LOCAL_CHARACTERS = string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-"
+_LABEL = st.from_regex(r"\A[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,10}[a-zA-Z0-9])?\Z")
+
+
+def raw_emails() -> st.SearchStrategy[str]:
+    """Syntactically valid addresses in mixed case (dot-atom local parts, ASCII domains)."""
+    atoms = st.text(_LOCAL_CHARACTERS, min_size=1, max_size=12)
+    local = st.lists(atoms, min_size=1, max_size=3).map(".".join)
+    top_level = st.text(string.ascii_letters, min_size=2, max_size=6)
+    domain = st.tuples(st.lists(_LABEL, min_size=1, max_size=3), top_level).map(
+        lambda parts: ".".join([*parts[0], parts[1]])
+    )
+    return st.tuples(local, domain).map("@".join).filter(lambda raw: _is_valid(EmailAddress, raw))
+
+
+def emails() -> st.SearchStrategy[EmailAddress]:
+    """Valid email addresses."""
+    return raw_emails().map(EmailAddress)
+
+
+def colliding_emails() -> st.SearchStrategy[EmailAddress]:
+    """Addresses from a small pool in random letter case, so that duplicates are frequent."""
+    pool = st.sampled_from(["ann@example.com", "bo@example.org", "Ünal@beispiel.de"])
+    return pool.flatmap(_random_case).map(EmailAddress)
+
+
+def others() -> st.SearchStrategy[OtherInfo]:
+    """Free text up to the limit, any Unicode but surrogates."""
+    return st.text(st.characters(codec="utf-8"), max_size=OtherInfo.MAX_LENGTH).map(OtherInfo)
+
+
+def drafts(
+    name_values: st.SearchStrategy[UserName] | None = None,
+    email_values: st.SearchStrategy[EmailAddress] | None = None,
+) -> st.SearchStrategy[UserDraft]:
+    """Inputs of *create* and *replace*; pass the colliding strategies to provoke duplicates."""
+    return st.builds(
+        UserDraft,
+        name=names() if name_values is None else name_values,
+        email=st.none() | (emails() if email_values is None else email_values),
+        other=st.none() | others(),
+    )
+
+
+def changes(
+    name_values: st.SearchStrategy[UserName] | None = None,
+    email_values: st.SearchStrategy[EmailAddress] | None = None,
+) -> st.SearchStrategy[UserChanges]:
+    """Inputs of *patch*: any subset of the fields, ``None`` clearing the optional ones."""
+    unset: st.SearchStrategy[Unset] = st.just(UNSET)
+    return st.builds(
+        UserChanges,
+        name=unset | (names() if name_values is None else name_values),
+        email=unset | st.none() | (emails() if email_values is None else email_values),
+        other=unset | st.none() | others(),
+    )
+
+
+def invalid_raw_names() -> st.SearchStrategy[str]:
+    """Names the spec rejects: blank, too long, or holding a control character."""
+    blank = st.text(" \t\n\u3000", max_size=5)
+    too_long = st.text(string.ascii_letters, min_size=UserName.MAX_LENGTH + 1, max_size=300)
+    control = st.tuples(raw_names(), st.sampled_from("\x00\x07\x1b\x7f\u200b\u2028")).map(
+        lambda parts: parts[0][:50] + parts[1] + "x"
+    )
+    return st.one_of(blank, too_long, control)
+
+
+def invalid_raw_emails() -> st.SearchStrategy[str]:
+    """Addresses the spec rejects: no ``@``, empty parts, bad domains, too long."""
+    word = st.text(string.ascii_lowercase, min_size=1, max_size=10)
+    return st.one_of(
+        word,
+        word.map(lambda w: f"{w}@"),
+        word.map(lambda w: f"@{w}.com"),
+        word.map(lambda w: f"{w}@{w}"),
+        word.map(lambda w: f"{w}@-{w}.com"),
+        word.map(lambda w: f"{w}..{w}@example.com"),
+        word.map(lambda w: f"{w} {w}@example.com"),
+        word.map(lambda w: f"{w}@example.com".rjust(EmailAddress.MAX_LENGTH + 1, "a")),
+    )
+
+
+def invalid_raw_others() -> st.SearchStrategy[str]:
+    """Free text past its limit."""
+    return st.text(min_size=OtherInfo.MAX_LENGTH + 1, max_size=OtherInfo.MAX_LENGTH + 50)
