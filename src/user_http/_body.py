@@ -1,0 +1,149 @@
+"""Request bodies: media type, size limit while streaming, and strict JSON decoding.
+
+msgspec stops at the first error, so a body that fails the fast typed decode is decoded again as
+an object of raw values and every field is checked on its own, to report every bad field at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Final, Generic, TypeVar
+
+import msgspec
+import msgspec.inspect as mi
+from starlette.requests import Request
+
+from user_core import FieldError
+from user_http.errors import ContentTooLarge, UnsupportedMediaType
+
+MAX_BODY_BYTES: Final = 64 * 1024
+"""The largest request body accepted; one byte more is ``413``."""
+
+JSON_MEDIA_TYPES: Final = frozenset({"application/json"})
+MERGE_PATCH_MEDIA_TYPES: Final = frozenset({"application/merge-patch+json", "application/json"})
+
+BODY_FIELD: Final = "body"
+"""The ``field`` of an error about the body as a whole."""
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+# What msgspec raises for bytes that are not JSON at all: invalid UTF-8 surfaces as
+# UnicodeDecodeError, and nesting deeper than the interpreter's recursion limit as RecursionError.
+_MALFORMED = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+_RAW_OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_TYPE_NAMES: Final[dict[type[mi.Type], str]] = {
+    mi.StrType: "a string",
+    mi.NoneType: "null",
+    mi.IntType: "an integer",
+    mi.BoolType: "true or false",
+}
+
+
+async def read_body(request: Request, media_types: Collection[str]) -> bytes:
+    """The body, if its media type is one of ``media_types`` and it fits in the limit.
+
+    A ``Content-Length`` over the limit is refused before reading; without one, reading stops
+    at the first byte past the limit.
+    """
+    content_type = request.headers.get("content-type")
+    if content_type is None or not _is_acceptable(content_type, media_types):
+        raise UnsupportedMediaType(
+            f"The body must be {' or '.join(sorted(media_types))} (UTF-8), "
+            f"not {content_type or 'without a Content-Type'}."
+        )
+    too_large = ContentTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _is_acceptable(content_type: str, media_types: Collection[str]) -> bool:
+    media_type, _, parameters = content_type.partition(";")
+    if media_type.strip().lower() not in media_types:
+        return False
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() != "utf-8":
+            return False
+    return True
+
+
+class BodyErrors(Exception):
+    """A body that does not fit its Struct: every type error, and the values that were fine."""
+
+    def __init__(self, errors: list[FieldError], well_typed: dict[str, object]) -> None:
+        super().__init__(f"{len(errors)} type errors")
+        self.errors = errors
+        self.well_typed = well_typed
+
+
+class StrictDecoder(Generic[S]):
+    """Decodes JSON into ``struct`` or raises :class:`BodyErrors` naming every bad field."""
+
+    def __init__(self, struct: type[S]) -> None:
+        self._decoder = msgspec.json.Decoder(struct)
+        self._fields = [
+            (field.encode_name, field.required, msgspec.json.Decoder(field.type), field.type)
+            for field in msgspec.structs.fields(struct)
+        ]
+        self.field_order: dict[str, int] = {
+            name: index for index, (name, *_) in enumerate(self._fields)
+        }
+
+    def decode(self, body: bytes) -> S:
+        """The decoded body; raises :class:`BodyErrors` if anything is wrong with it."""
+        try:
+            return self._decoder.decode(body)
+        except msgspec.ValidationError:
+            pass  # find every problem, not only the first
+        except _MALFORMED:
+            raise _malformed() from None
+        raise self._every_error(body)
+
+    def _every_error(self, body: bytes) -> BodyErrors:
+        try:
+            given = _RAW_OBJECT.decode(body)
+        except msgspec.ValidationError:
+            return BodyErrors([FieldError(BODY_FIELD, "must be a JSON object")], {})
+        except _MALFORMED:
+            return _malformed()
+        errors: list[FieldError] = []
+        well_typed: dict[str, object] = {}
+        for name, required, decoder, kind in self._fields:
+            raw = given.get(name)
+            if raw is None:
+                if required:
+                    errors.append(FieldError(name, "is required"))
+                continue
+            try:
+                well_typed[name] = decoder.decode(raw)
+            except (msgspec.ValidationError, *_MALFORMED):
+                errors.append(FieldError(name, _expectation(kind)))
+        errors.extend(
+            FieldError(name, "is not a known field")
+            for name in given
+            if name not in self.field_order
+        )
+        return BodyErrors(errors, well_typed)
+
+
+def _malformed() -> BodyErrors:
+    return BodyErrors([FieldError(BODY_FIELD, "is not well-formed UTF-8 JSON")], {})
+
+
+def _expectation(kind: object) -> str:
+    info = mi.type_info(kind)
+    options = info.types if isinstance(info, mi.UnionType) else (info,)
+    names = (
+        _TYPE_NAMES.get(type(option.type if isinstance(option, mi.Metadata) else option), "valid")
+        for option in options
+    )
+    return "must be " + " or ".join(names)

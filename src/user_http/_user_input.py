@@ -1,0 +1,91 @@
+"""From a request's path and body to the core's inputs, reporting every bad field at once."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from msgspec import UnsetType
+
+from user_core import (
+    MAX_USER_ID,
+    MIN_USER_ID,
+    UNSET,
+    FieldError,
+    InvalidInput,
+    Unset,
+    UserChanges,
+    UserDraft,
+)
+from user_http._body import BODY_FIELD, BodyErrors, StrictDecoder
+from user_http.schemas import UserInput, UserMergePatch
+
+_T = TypeVar("_T")
+_INPUT = StrictDecoder(UserInput)
+_PATCH = StrictDecoder(UserMergePatch)
+_MAX_ID_DIGITS = len(str(MAX_USER_ID))
+_BAD_ID = f"must be a decimal integer from {MIN_USER_ID} to {MAX_USER_ID}"
+
+
+def user_id(text: str) -> int:
+    """The id in a path; anything but a decimal integer in the id range is ``InvalidInput``."""
+    digits = text.lstrip("0")
+    if not (text.isascii() and text.isdigit() and len(digits) <= _MAX_ID_DIGITS):
+        raise InvalidInput.single("id", _BAD_ID)
+    value = int(digits or "0")
+    if not MIN_USER_ID <= value <= MAX_USER_ID:
+        raise InvalidInput.single("id", _BAD_ID)
+    return value
+
+
+def user_draft(body: bytes) -> UserDraft:
+    """The draft in a ``POST`` or ``PUT`` body."""
+    try:
+        given = _INPUT.decode(body)
+    except BodyErrors as failure:
+        raise _every_error(failure, _INPUT.field_order) from None
+    return UserDraft.parse(given.name, given.email, given.other)
+
+
+def user_changes(body: bytes) -> UserChanges:
+    """The changes in a ``PATCH`` body (a JSON merge patch)."""
+    try:
+        given = _PATCH.decode(body)
+    except BodyErrors as failure:
+        raise _every_error(failure, _PATCH.field_order) from None
+    return UserChanges.parse(
+        name=_core_unset(given.name),
+        email=_core_unset(given.email),
+        other=_core_unset(given.other),
+    )
+
+
+def _core_unset(value: _T | UnsetType) -> _T | Unset:
+    return UNSET if isinstance(value, UnsetType) else value
+
+
+def _every_error(failure: BodyErrors, field_order: dict[str, int]) -> InvalidInput:
+    """The type errors of the body and the value errors of its well-typed fields, in one list."""
+    errors = list(failure.errors)
+    given = failure.well_typed
+    name = given.get("name")
+    # UserChanges checks each given field by the same value objects as UserDraft does, and
+    # unlike UserDraft.parse it needs no value for the fields that had a type error.
+    try:
+        UserChanges.parse(
+            name=name if isinstance(name, str) else UNSET,
+            email=_optional_text(given, "email"),
+            other=_optional_text(given, "other"),
+        )
+    except InvalidInput as invalid:
+        errors.extend(invalid.errors)
+    if not errors:
+        # The typed decode saw a value that the object decode overwrote: a repeated field.
+        errors.append(FieldError(BODY_FIELD, "must not repeat a field"))
+    unknown = len(field_order)
+    errors.sort(key=lambda error: field_order.get(error.field, unknown))
+    return InvalidInput(errors)
+
+
+def _optional_text(given: dict[str, object], field: str) -> str | Unset | None:
+    value = given.get(field, UNSET)
+    return value if value is None or isinstance(value, str) else UNSET

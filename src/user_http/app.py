@@ -1,0 +1,102 @@
+"""The application factory: a Starlette app serving one :class:`UserService`, no global state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from importlib import metadata
+from typing import Any, cast
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.types import Lifespan
+
+from user_core import UserService
+from user_http._request_id import RequestIdMiddleware
+from user_http.docs import DocsEndpoints
+from user_http.errors import exception_handlers
+from user_http.openapi import openapi_document
+from user_http.operations import ApiRoute
+from user_http.probes import ProbeEndpoints, ReadinessProbe, ShutdownSignal
+from user_http.routes import route_table
+from user_http.users import UserEndpoints
+
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def create_app(
+    service: UserService,
+    *,
+    readiness: ReadinessProbe | None = None,
+    shutdown: ShutdownSignal | None = None,
+    lifespan: Lifespan[Starlette] | None = None,
+    middleware: Sequence[Middleware] = (),
+    title: str = "user-service",
+    version: str | None = None,
+) -> Starlette:
+    """Build the HTTP API of ``service``.
+
+    ``readiness`` backs ``/readyz`` (always ready without one); ``shutdown`` lets the caller make
+    ``/readyz`` fail before the app stops (it is set anyway when the lifespan ends). ``lifespan``
+    runs around the app's life, e.g. to open and close the database. ``middleware`` wraps every
+    request inside the request-id middleware, so it sees ``X-Request-ID`` (metrics go here).
+    ``title`` and ``version`` describe the API in ``/openapi.json``.
+    """
+    shutdown = ShutdownSignal() if shutdown is None else shutdown
+    docs = DocsEndpoints()
+    routes = route_table(UserEndpoints(service), ProbeEndpoints(readiness, shutdown), docs)
+    docs.publish(openapi_document(routes, title=title, version=version or _package_version()))
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(RequestIdMiddleware), *middleware],
+        exception_handlers=exception_handlers(allowed_methods(routes)),
+        lifespan=_ending_with(shutdown, lifespan),
+    )
+    # An API answers the path it was asked, not a redirect to another one: /users/ is a 404.
+    app.router.redirect_slashes = False
+    return app
+
+
+def allowed_methods(routes: Iterable[ApiRoute]) -> dict[str, str]:
+    """Each path's ``Allow`` header value: every method its routes serve, HEAD with GET."""
+    methods: dict[str, set[str]] = {}
+    for route in routes:
+        methods.setdefault(route.path, set()).update(route.methods or ())
+    return {
+        path: ", ".join(sorted(names, key=lambda name: (_rank(name), name)))
+        for path, names in methods.items()
+    }
+
+
+def _rank(method: str) -> int:
+    return _METHOD_ORDER.index(method) if method in _METHOD_ORDER else len(_METHOD_ORDER)
+
+
+def _ending_with(
+    shutdown: ShutdownSignal, lifespan: Lifespan[Starlette] | None
+) -> Lifespan[Starlette]:
+    """``lifespan``, flagging ``shutdown`` as soon as the app starts to stop."""
+
+    @asynccontextmanager
+    async def run(app: Starlette) -> AsyncIterator[Mapping[str, Any] | None]:
+        if lifespan is None:
+            try:
+                yield None
+            finally:
+                shutdown.begin_shutdown()
+            return
+        async with lifespan(app) as state:
+            try:
+                yield state
+            finally:
+                shutdown.begin_shutdown()
+
+    # Lifespan is a union of a stateless and a stateful signature; run is either, as it passes on.
+    return cast(Lifespan[Starlette], run)
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("user-service")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"

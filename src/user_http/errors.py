@@ -1,0 +1,209 @@
+"""Every error the API answers, as one table of RFC 9457 problem types, and their handlers.
+
+Handlers are registered on base classes (Starlette looks them up along the exception's MRO), and
+an error with no row in the table is not ours: it reaches the logged catch-all and becomes a 500
+that shows nothing of its cause.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Final
+from urllib.parse import quote
+
+from msgspec import UNSET
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ExceptionHandler
+
+from user_core import (
+    FieldTaken,
+    InvalidInput,
+    StorageUnavailable,
+    UserNotFound,
+    UserServiceError,
+    VersionMismatch,
+)
+from user_http._request_id import REQUEST_ID_HEADER, request_id_of
+from user_http._responses import PROBLEM_JSON, encode
+from user_http.schemas import FieldProblem, Problem
+
+RETRY_AFTER_SECONDS: Final = 1
+"""What ``Retry-After`` tells a client to wait when the service is unavailable."""
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemType:
+    """One kind of error: its status, its ``type`` URI's slug and its fixed title."""
+
+    status: int
+    slug: str
+    title: str
+    headers: tuple[str, ...] = ()
+    """Response headers that this problem carries besides ``X-Request-ID``."""
+
+    @property
+    def uri(self) -> str:
+        """The problem's ``type``: ``/problems/<slug>``, or ``about:blank`` with no slug."""
+        return f"/problems/{self.slug}" if self.slug else "about:blank"
+
+
+VALIDATION: Final = ProblemType(400, "validation", "Invalid request")
+NOT_FOUND: Final = ProblemType(404, "not-found", "Not found")
+METHOD_NOT_ALLOWED: Final = ProblemType(405, "method-not-allowed", "Method not allowed", ("Allow",))
+FIELD_TAKEN: Final = ProblemType(409, "field-taken", "Value already taken")
+PRECONDITION_FAILED: Final = ProblemType(412, "precondition-failed", "Precondition failed")
+CONTENT_TOO_LARGE: Final = ProblemType(413, "content-too-large", "Content too large")
+UNSUPPORTED_MEDIA_TYPE: Final = ProblemType(415, "unsupported-media-type", "Unsupported media type")
+INTERNAL: Final = ProblemType(500, "internal", "Internal server error")
+UNAVAILABLE: Final = ProblemType(503, "unavailable", "Service unavailable", ("Retry-After",))
+
+
+class HttpProblem(Exception):
+    """An error that the HTTP adapter finds itself; ``str(error)`` is the problem's detail."""
+
+
+class UnsupportedMediaType(HttpProblem):
+    """The request body is not of a media type the operation accepts."""
+
+
+class ContentTooLarge(HttpProblem):
+    """The request body is over the limit."""
+
+
+class PreconditionFailed(HttpProblem):
+    """No entity tag of ``If-Match`` is the user's current one."""
+
+
+class ServiceNotReady(HttpProblem):
+    """The service cannot take traffic: a dependency is not ready, or shutdown has begun."""
+
+
+PROBLEMS: Final[Mapping[type[Exception], ProblemType]] = {
+    InvalidInput: VALIDATION,
+    UserNotFound: NOT_FOUND,
+    FieldTaken: FIELD_TAKEN,
+    VersionMismatch: PRECONDITION_FAILED,
+    StorageUnavailable: UNAVAILABLE,
+    PreconditionFailed: PRECONDITION_FAILED,
+    ContentTooLarge: CONTENT_TOO_LARGE,
+    UnsupportedMediaType: UNSUPPORTED_MEDIA_TYPE,
+    ServiceNotReady: UNAVAILABLE,
+}
+"""The table: which problem each error class (and its subclasses) becomes."""
+
+ROUTING_PROBLEMS: Final[Mapping[int, ProblemType]] = {404: NOT_FOUND, 405: METHOD_NOT_ALLOWED}
+"""The problems of Starlette's router, by the status of the ``HTTPException`` it raises."""
+
+PROBLEM_TYPES: Final = (
+    VALIDATION,
+    NOT_FOUND,
+    METHOD_NOT_ALLOWED,
+    FIELD_TAKEN,
+    PRECONDITION_FAILED,
+    CONTENT_TOO_LARGE,
+    UNSUPPORTED_MEDIA_TYPE,
+    INTERNAL,
+    UNAVAILABLE,
+)
+"""Every problem type the API answers, for its documentation."""
+
+_STORAGE_DETAIL = "The storage cannot answer now; retry later."
+_INTERNAL_DETAIL = "An unexpected error occurred; the log has the details under the request id."
+
+
+def problem_response(
+    request: Request,
+    kind: ProblemType,
+    detail: str,
+    errors: Iterable[FieldProblem] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """An ``application/problem+json`` response of this kind about this request."""
+    scope = request.scope
+    raw_path: bytes | None = scope.get("raw_path")
+    problem = Problem(
+        type=kind.uri,
+        title=kind.title,
+        status=kind.status,
+        detail=detail,
+        instance=quote(scope["path"]) if raw_path is None else raw_path.decode("latin-1"),
+        request_id=request_id_of(scope),
+        errors=list(errors) or UNSET,
+    )
+    return Response(encode(problem), kind.status, headers, PROBLEM_JSON)
+
+
+def exception_handlers(allowed_methods: Mapping[str, str]) -> dict[Any, ExceptionHandler]:
+    """The handlers to give Starlette; ``allowed_methods`` maps a route's path to its ``Allow``."""
+
+    async def on_routing_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        kind = ROUTING_PROBLEMS.get(exc.status_code)
+        if kind is None:
+            return problem_response(request, _generic(exc.status_code), exc.detail, (), exc.headers)
+        path = request.scope["path"]
+        if kind is not METHOD_NOT_ALLOWED:
+            return problem_response(request, kind, f"Nothing is served at {path}.")
+        route = request.scope.get("route")
+        allow = allowed_methods.get(getattr(route, "path", ""), "")
+        detail = f"{request.method} is not allowed on {path}; use {allow}."
+        return problem_response(request, kind, detail, (), {"Allow": allow})
+
+    return {
+        UserServiceError: _on_error,
+        HttpProblem: _on_error,
+        HTTPException: on_routing_error,
+        Exception: _on_unexpected,
+    }
+
+
+async def _on_error(request: Request, exc: Exception) -> Response:
+    kind = _problem_type(exc)
+    if kind is None:
+        raise exc  # not in the table: a bug, for the catch-all
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if kind is UNAVAILABLE else None
+    detail = _STORAGE_DETAIL if isinstance(exc, StorageUnavailable) else str(exc)
+    return problem_response(request, kind, detail, _field_problems(exc), headers)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    # Starlette's outermost middleware calls this, outside RequestIdMiddleware: add the header here.
+    request_id = request_id_of(request.scope)
+    _logger.error(
+        "unexpected %s while serving %s %s (request_id=%s)",
+        type(exc).__name__,
+        request.method,
+        request.scope["path"],
+        request_id,
+        exc_info=exc,
+        extra={"request_id": request_id},
+    )
+    headers = {REQUEST_ID_HEADER: request_id}
+    return problem_response(request, INTERNAL, _INTERNAL_DETAIL, (), headers)
+
+
+def _problem_type(exc: Exception) -> ProblemType | None:
+    for cls in type(exc).__mro__:
+        kind = PROBLEMS.get(cls)
+        if kind is not None:
+            return kind
+    return None
+
+
+def _field_problems(exc: Exception) -> list[FieldProblem]:
+    if isinstance(exc, InvalidInput):
+        return [FieldProblem(error.field, error.message) for error in exc.errors]
+    if isinstance(exc, FieldTaken):
+        return [FieldProblem(exc.field, "is already taken")]
+    return []
+
+
+def _generic(status: int) -> ProblemType:
+    return ProblemType(status, "", HTTPStatus(status).phrase)

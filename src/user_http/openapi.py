@@ -1,0 +1,256 @@
+"""The OpenAPI 3.1 document, built once from the route table and the msgspec Structs.
+
+Operations come from each :class:`~user_http.operations.ApiRoute`, schemas from the Structs that
+decode and encode the bodies, problem responses from the table in :mod:`user_http.errors`, and
+limits from the core; the few parameters and headers below are the only hand-written parts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+import msgspec
+from msgspec import Struct
+from starlette.routing import BaseRoute
+
+from user_core import MAX_USER_ID, MIN_USER_ID, PageRequest
+from user_http._body import MAX_BODY_BYTES
+from user_http._request_id import REQUEST_ID_HEADER
+from user_http._responses import PROBLEM_JSON
+from user_http.errors import PROBLEM_TYPES, RETRY_AFTER_SECONDS
+from user_http.operations import ApiRoute, Operation, Reply
+from user_http.schemas import Problem
+
+OPENAPI_VERSION: Final = "3.1.0"
+ALWAYS_PROBLEMS: Final = (500,)
+BODY_PROBLEMS: Final = (413, 415)
+
+_Json = dict[str, Any]
+
+
+def _parameter(name: str, where: str, schema: _Json, description: str, **extra: Any) -> _Json:
+    return {"name": name, "in": where, "description": description, "schema": schema, **extra}
+
+
+PARAMETERS: Final[Mapping[str, _Json]] = {
+    "UserId": _parameter(
+        "id",
+        "path",
+        {"type": "integer", "minimum": MIN_USER_ID, "maximum": MAX_USER_ID},
+        "The user's id. Anything but a decimal integer in range is `400`.",
+        required=True,
+    ),
+    "IfMatch": _parameter(
+        "If-Match",
+        "header",
+        {"type": "string"},
+        "Change only if the user's `ETag` is listed (strong comparison), or with `*` if the "
+        "user exists; otherwise `412`. A header that is not an entity-tag list is `400`.",
+    ),
+    "IfNoneMatch": _parameter(
+        "If-None-Match",
+        "header",
+        {"type": "string"},
+        "`304` without a body if the user's `ETag` is listed (weak comparison) or with `*`.",
+    ),
+    "RequestId": _parameter(
+        REQUEST_ID_HEADER,
+        "header",
+        {"type": "string", "maxLength": 128},
+        "Echoed in the response when it is 1–128 characters of `A-Z a-z 0-9 . _ : + / = -`; "
+        "otherwise the service generates one.",
+    ),
+    "Limit": _parameter(
+        "limit",
+        "query",
+        {
+            "type": "integer",
+            "minimum": PageRequest.MIN_LIMIT,
+            "maximum": PageRequest.MAX_LIMIT,
+            "default": PageRequest.DEFAULT_LIMIT,
+        },
+        "The most users in the page.",
+    ),
+    "Offset": _parameter(
+        "offset",
+        "query",
+        {"type": "integer", "minimum": 0, "maximum": PageRequest.MAX_OFFSET, "default": 0},
+        "Users to skip (the original service's paging). Not with `cursor`.",
+    ),
+    "Cursor": _parameter(
+        "cursor",
+        "query",
+        {"type": "string"},
+        "The `next_cursor` of the previous page (keyset paging, stable under concurrent "
+        "writes). Not with `offset`; a cursor the service did not issue is `400`.",
+    ),
+    "NameFilter": _parameter(
+        "name", "query", {"type": "string"}, "Only the user with this name, ignoring case."
+    ),
+    "EmailFilter": _parameter(
+        "email", "query", {"type": "string"}, "Only the user with this email, ignoring case."
+    ),
+    "Total": _parameter(
+        "total",
+        "query",
+        {"type": "string", "enum": ["true", "false"], "default": "false"},
+        "`true` adds `total`, the number of users matching the filters.",
+    ),
+}
+"""Every parameter an operation can name; ``X-Request-ID`` is added to every operation."""
+
+HEADERS: Final[Mapping[str, _Json]] = {
+    "ETag": {
+        "description": 'The user\'s version as a strong entity tag, e.g. `"3"`.',
+        "schema": {"type": "string"},
+    },
+    "Location": {
+        "description": "The new user's path, `/users/{id}`.",
+        "schema": {"type": "string", "format": "uri-reference"},
+    },
+    "Link": {
+        "description": 'The next page, `<...>; rel="next"`, whenever `next_cursor` is not null.',
+        "schema": {"type": "string"},
+    },
+    REQUEST_ID_HEADER: {
+        "description": "The request's id: the client's if sane, else a generated one.",
+        "schema": {"type": "string"},
+        "required": True,
+    },
+    "Retry-After": {
+        "description": f"Seconds to wait before retrying ({RETRY_AFTER_SECONDS}).",
+        "schema": {"type": "integer", "minimum": 0},
+        "required": True,
+    },
+    "Allow": {
+        "description": "The methods the path supports.",
+        "schema": {"type": "string"},
+        "required": True,
+    },
+}
+"""Every response header the document names."""
+
+_DESCRIPTION = f"""\
+Users with unique names and emails (compared case-insensitively), optimistic concurrency through
+`ETag`/`If-Match`, offset and keyset pagination.
+
+- Every error is `{PROBLEM_JSON}` (RFC 9457); `errors` lists every bad field, not only the first.
+- Every response carries `{REQUEST_ID_HEADER}`, which the logs also record.
+- Request bodies are UTF-8 JSON of at most {MAX_BODY_BYTES} bytes.
+- Every successful `PUT` or `PATCH` is a new version, even one that changes no value.
+"""
+
+
+def openapi_document(routes: Iterable[BaseRoute], *, title: str, version: str) -> _Json:
+    """The OpenAPI 3.1 document of every :class:`ApiRoute` among ``routes``."""
+    api_routes = [route for route in routes if isinstance(route, ApiRoute)]
+    structs = _structs(api_routes)
+    refs, schemas = msgspec.json.schema_components(
+        structs, ref_template="#/components/schemas/{name}"
+    )
+    schema_of = dict(zip(structs, refs, strict=True))
+    paths: dict[str, _Json] = {}
+    for route in api_routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(
+            route.operation, schema_of
+        )
+    problem_ref = schema_of[Problem]
+    tags = dict.fromkeys(route.operation.tag for route in api_routes)
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {"title": title, "version": version, "description": _DESCRIPTION},
+        "tags": [{"name": tag} for tag in tags],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "parameters": dict(PARAMETERS),
+            "headers": dict(HEADERS),
+            "responses": {
+                f"Problem{kind.status}": {
+                    "description": kind.title,
+                    "headers": _headers((*kind.headers, REQUEST_ID_HEADER)),
+                    "content": {
+                        PROBLEM_JSON: {
+                            "schema": {
+                                "allOf": [problem_ref],
+                                "properties": {
+                                    "status": {"const": kind.status},
+                                    "type": {"const": kind.uri},
+                                },
+                            }
+                        }
+                    },
+                }
+                for kind in PROBLEM_TYPES
+            },
+        },
+    }
+
+
+def problem_statuses(operation: Operation) -> tuple[int, ...]:
+    """Every status the operation answers with a problem body, in ascending order."""
+    implied = ALWAYS_PROBLEMS + (BODY_PROBLEMS if operation.body is not None else ())
+    return tuple(sorted({*operation.problems, *implied}))
+
+
+def _structs(routes: Iterable[ApiRoute]) -> list[type[Struct]]:
+    found: dict[type[Struct], None] = {Problem: None}
+    for route in routes:
+        operation = route.operation
+        bodies = [operation.body, *(reply.body for reply in operation.replies.values())]
+        found.update((body, None) for body in bodies if isinstance(body, type))
+    return list(found)
+
+
+def _operation(operation: Operation, schema_of: Mapping[type[Struct], _Json]) -> _Json:
+    responses: _Json = {
+        str(status): _reply(reply, schema_of) for status, reply in operation.replies.items()
+    }
+    for status in problem_statuses(operation):
+        responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
+    document: _Json = {
+        "operationId": operation.operation_id,
+        "summary": operation.summary,
+        "description": operation.description,
+        "tags": [operation.tag],
+        "parameters": [
+            {"$ref": f"#/components/parameters/{name}"}
+            for name in (*operation.parameters, "RequestId")
+        ],
+    }
+    if operation.body is not None:
+        schema = _schema(operation.body, schema_of)
+        document["requestBody"] = {
+            "required": True,
+            "content": {
+                media_type: {"schema": schema} for media_type in operation.body_media_types
+            },
+        }
+    document["responses"] = responses
+    return document
+
+
+def _reply(reply: Reply, schema_of: Mapping[type[Struct], _Json]) -> _Json:
+    document: _Json = {
+        "description": reply.description,
+        "headers": _headers((*reply.headers, REQUEST_ID_HEADER)),
+    }
+    if reply.body is not None:
+        document["content"] = {reply.media_type: {"schema": _schema(reply.body, schema_of)}}
+    if reply.links:
+        document["links"] = {
+            name: {"operationId": link.operation_id, "parameters": dict(link.parameters)}
+            for name, link in reply.links.items()
+        }
+    return document
+
+
+def _schema(
+    body: type[Struct] | Mapping[str, Any], schema_of: Mapping[type[Struct], _Json]
+) -> _Json:
+    return schema_of[body] if isinstance(body, type) else dict(body)
+
+
+def _headers(names: Iterable[str]) -> _Json:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}

@@ -1,0 +1,163 @@
+"""The JSON bodies of the API as msgspec Structs: what is decoded, encoded and documented.
+
+The same Structs feed the decoders, the encoders and the OpenAPI document, and their limits are
+read from the core's value objects, so a rule is never written twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from user_core import MAX_USER_ID, MIN_USER_ID, EmailAddress, OtherInfo, Page, User, UserName
+
+_NAME_RULES = (
+    f"Unique, compared case-insensitively. Surrounding whitespace is stripped and the text is "
+    f"normalised to Unicode NFC before the {UserName.MIN_LENGTH}–{UserName.MAX_LENGTH} "
+    f"character limit is checked; control characters are refused."
+)
+_EMAIL_RULES = (
+    f"A `local@domain` address of at most {EmailAddress.MAX_LENGTH} characters (syntax only, no "
+    f"DNS look-up), stored with its domain lower-cased. Unique, compared case-insensitively."
+)
+_OTHER_RULES = f"Free text of at most {OtherInfo.MAX_LENGTH} characters."
+
+Name = Annotated[
+    str,
+    Meta(
+        description=_NAME_RULES,
+        extra_json_schema={"minLength": UserName.MIN_LENGTH, "maxLength": UserName.MAX_LENGTH},
+    ),
+]
+Email = Annotated[
+    str, Meta(description=_EMAIL_RULES, extra_json_schema={"maxLength": EmailAddress.MAX_LENGTH})
+]
+Other = Annotated[
+    str, Meta(description=_OTHER_RULES, extra_json_schema={"maxLength": OtherInfo.MAX_LENGTH})
+]
+UserId = Annotated[int, Meta(ge=MIN_USER_ID, le=MAX_USER_ID, description="Assigned by the server.")]
+Timestamp = Annotated[
+    str,
+    Meta(
+        description="RFC 3339, UTC, with a `Z` suffix and six fraction digits.",
+        examples=["2026-11-25T09:00:00.123456Z"],
+        extra_json_schema={"format": "date-time"},
+    ),
+]
+
+
+class UserInput(Struct, forbid_unknown_fields=True):
+    """The body of `POST /users` and `PUT /users/{id}`: every field a client chooses.
+
+    On `PUT`, an absent optional field becomes `null`.
+    """
+
+    name: Name
+    email: Email | None = None
+    other: Other | None = None
+
+
+class UserMergePatch(Struct, forbid_unknown_fields=True):
+    """The body of `PATCH /users/{id}`, a JSON merge patch (RFC 7396) of the top-level fields.
+
+    An absent field stays as it is; `null` clears `email` or `other` (`name` cannot be cleared).
+    An empty patch `{}` is valid and still counts as a change.
+    """
+
+    name: Name | UnsetType = UNSET
+    email: Email | UnsetType | None = UNSET
+    other: Other | UnsetType | None = UNSET
+
+
+class UserResource(Struct, gc=False):
+    """A stored user."""
+
+    id: UserId
+    name: Name
+    email: Email | None
+    other: Other | None
+    created_at: Timestamp
+    updated_at: Annotated[Timestamp | None, Meta(description="`null` before the first change.")]
+    version: Annotated[
+        int, Meta(ge=1, description="Starts at 1, +1 on every change; the `ETag` is built from it.")
+    ]
+
+
+class UserPage(Struct, gc=False):
+    """One page of users in ascending id order."""
+
+    users: list[UserResource]
+    count: Annotated[int, Meta(ge=0, description="The number of users in this page.")]
+    next_cursor: Annotated[
+        str | None,
+        Meta(description="Pass as `cursor` to get the next page; `null` on the last page."),
+    ]
+    total: (
+        Annotated[
+            int, Meta(ge=0, description="Users matching the filters; only with `total=true`.")
+        ]
+        | UnsetType
+    ) = UNSET
+
+
+class FieldProblem(Struct, gc=False):
+    """What is wrong with one field, query parameter or header of the request."""
+
+    field: str
+    message: str
+
+
+class Problem(Struct, gc=False):
+    """An error, as RFC 9457 problem details (`application/problem+json`)."""
+
+    type: Annotated[str, Meta(description="`/problems/<slug>`, one per kind of error.")]
+    title: Annotated[str, Meta(description="The same for every problem of this type.")]
+    status: int
+    detail: Annotated[str, Meta(description="What went wrong with this request.")]
+    instance: Annotated[str, Meta(description="The path of the request.")]
+    request_id: Annotated[str, Meta(description="The request's `X-Request-ID`, for the logs.")]
+    errors: (
+        Annotated[list[FieldProblem], Meta(description="Every bad field, not only the first.")]
+        | UnsetType
+    ) = UNSET
+
+
+class HealthStatus(Struct, gc=False):
+    """The answer of a health probe."""
+
+    status: str
+
+
+_ZERO = timedelta(0)
+
+
+def rfc3339(moment: datetime) -> str:
+    """``moment`` in UTC as RFC 3339 with a ``Z`` suffix and always six fraction digits."""
+    if moment.utcoffset() != _ZERO:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def user_resource(user: User) -> UserResource:
+    """The wire form of a domain user."""
+    return UserResource(
+        id=user.id,
+        name=user.name.value,
+        email=None if user.email is None else user.email.value,
+        other=None if user.other is None else user.other.value,
+        created_at=rfc3339(user.created_at),
+        updated_at=None if user.updated_at is None else rfc3339(user.updated_at),
+        version=user.version,
+    )
+
+
+def user_page(page: Page) -> UserPage:
+    """The wire form of a page of domain users."""
+    return UserPage(
+        users=[user_resource(user) for user in page.users],
+        count=len(page.users),
+        next_cursor=None if page.next_cursor is None else page.next_cursor.encode(),
+        total=UNSET if page.total is None else page.total,
+    )
