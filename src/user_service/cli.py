@@ -1,0 +1,104 @@
+"""The ``user-service`` command: ``serve`` the API, or ``migrate`` the database.
+
+Options override the matching ``USER_SERVICE_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+
+import uvicorn
+
+from user_postgres import EmbeddedPostgres, migrations
+from user_service.container import database_url
+from user_service.settings import Settings
+
+_APP_FACTORY = "user_service.app:create_application"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the command line and run the chosen command."""
+    arguments = _parser().parse_args(argv)
+    arguments.run(arguments)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="user-service", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply, undo or show database migrations")
+    steps = migrate.add_subparsers(required=True, metavar="ACTION")
+    up = steps.add_parser("up", help="apply migrations (default: up to the newest)")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(run=_migrate_up)
+    down = steps.add_parser("down", help="undo migrations (default: the last one; 'base': all)")
+    down.add_argument("revision", nargs="?", default="-1")
+    down.set_defaults(run=_migrate_down)
+    current = steps.add_parser("current", help="print the revision the database is at")
+    current.set_defaults(run=_migrate_current)
+    return parser
+
+
+def _serve(arguments: argparse.Namespace) -> None:
+    overrides = {
+        name: value
+        for name in ("host", "port", "workers", "log_level")
+        if (value := getattr(arguments, name)) is not None
+    }
+    settings = Settings(**overrides)
+    with ExitStack() as stack:
+        if settings.uses_embedded_database:
+            embedded = stack.enter_context(EmbeddedPostgres(settings.data_dir / "pgdata"))
+            # Workers are new processes that read their settings from the environment.
+            os.environ["USER_SERVICE_DATABASE_URL"] = embedded.url
+            print(f"Embedded PostgreSQL, data in {embedded.data_dir}", flush=True)
+        shown_host = (
+            "localhost" if settings.host in {"127.0.0.1", "0.0.0.0", "::"} else settings.host
+        )
+        print(f"API page: http://{shown_host}:{settings.port}/docs", flush=True)
+        uvicorn.run(
+            _APP_FACTORY,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            loop="uvloop" if sys.platform != "win32" else "asyncio",
+            http="httptools",
+            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+            server_header=False,
+        )
+
+
+def _database(settings: Settings, stack: ExitStack) -> str:
+    if settings.uses_embedded_database:
+        return stack.enter_context(EmbeddedPostgres(settings.data_dir / "pgdata")).url
+    return database_url(settings)
+
+
+def _migrate_up(arguments: argparse.Namespace) -> None:
+    with ExitStack() as stack:
+        asyncio.run(migrations.upgrade(_database(Settings(), stack), arguments.revision))
+
+
+def _migrate_down(arguments: argparse.Namespace) -> None:
+    with ExitStack() as stack:
+        asyncio.run(migrations.downgrade(_database(Settings(), stack), arguments.revision))
+
+
+def _migrate_current(_: argparse.Namespace) -> None:
+    with ExitStack() as stack:
+        revision = asyncio.run(migrations.current(_database(Settings(), stack)))
+    print(revision or "(no migration applied)")

@@ -1,0 +1,73 @@
+"""The dependency container: the one place that names every concrete class.
+
+settings → engine → repository → service → application. Tests override providers (for example
+``container.settings.override(Settings(database_url=...))``) before the application is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from user_core import SystemClock, UserService
+from user_http import ShutdownSignal
+from user_postgres import EngineOptions, PostgresUserRepository, create_engine, migrations
+from user_service.readiness import DatabaseReadiness
+from user_service.settings import Settings
+
+
+def engine_options(settings: Settings) -> EngineOptions:
+    """The pool settings of :class:`Settings` in the adapter's terms."""
+    return EngineOptions(
+        pool_size=settings.pool_size,
+        max_overflow=settings.pool_max_overflow,
+        pool_timeout=settings.pool_timeout_seconds,
+        connect_timeout=settings.connect_timeout_seconds,
+        statement_timeout_ms=settings.statement_timeout_ms or None,
+        application_name=settings.application_name,
+        pgbouncer_transaction_mode=settings.pgbouncer_transaction_mode,
+    )
+
+
+def database_url(settings: Settings) -> str:
+    """The configured URL; the CLI sets it to the embedded server's when none is configured."""
+    if settings.database_url is None:
+        raise RuntimeError(
+            "no database configured: set USER_SERVICE_DATABASE_URL (or POSTGRES_URL), "
+            "or start the service with `user-service serve`, which runs an embedded PostgreSQL"
+        )
+    return settings.database_url.get_secret_value()
+
+
+async def database(engine: AsyncEngine, migrate: bool) -> AsyncIterator[AsyncEngine]:
+    """The database's lifetime in the service: migrate at start, close the pool at the end."""
+    if migrate:
+        await migrations.upgrade(engine)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+class Container(containers.DeclarativeContainer):
+    """Builds the service's object graph; its resources start and stop in the app's lifespan."""
+
+    settings = providers.Singleton(Settings)
+
+    engine = providers.Singleton(
+        create_engine,
+        url=providers.Callable(database_url, settings),
+        options=providers.Callable(engine_options, settings),
+    )
+    database = providers.Resource(
+        database, engine=engine, migrate=settings.provided.migrate_on_start
+    )
+
+    clock = providers.Singleton(SystemClock)
+    repository = providers.Singleton(PostgresUserRepository, engine=engine)
+    user_service = providers.Singleton(UserService, repository=repository, clock=clock)
+
+    readiness = providers.Singleton(DatabaseReadiness, engine=engine)
+    shutdown = providers.Singleton(ShutdownSignal)

@@ -1,0 +1,67 @@
+"""Configuration, read from the environment (prefix ``USER_SERVICE_``) and an optional ``.env``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "user-service"
+
+
+class Settings(BaseSettings):
+    """Every setting of the service, with production defaults.
+
+    With no ``database_url`` the service starts an embedded PostgreSQL in ``data_dir``.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="USER_SERVICE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        # POSTGRES_URL is what the original Go service read; both spellings work.
+        validation_alias=AliasChoices("USER_SERVICE_DATABASE_URL", "POSTGRES_URL"),
+        description="PostgreSQL URL (postgresql://user:password@host:5432/db, ?host=/socket/dir).",
+    )
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where the embedded PostgreSQL keeps its data when no database_url is set.",
+    )
+
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8080, ge=0, le=65535, description="Port to listen on.")
+    workers: int = Field(default=1, ge=1, le=64, description="Server worker processes.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    pool_size: int = Field(default=20, ge=1, description="Connections kept open per worker.")
+    pool_max_overflow: int = Field(default=10, ge=0, description="Extra connections under burst.")
+    pool_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Wait for a free connection before answering 503."
+    )
+    connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    statement_timeout_ms: int = Field(
+        default=5000, ge=0, description="Server-side limit per statement; 0 turns it off."
+    )
+    application_name: str = Field(default="user-service", max_length=63)
+    pgbouncer_transaction_mode: bool = Field(
+        default=False,
+        description="Set when connecting through PgBouncer in transaction mode: no prepared "
+        "statement cache.",
+    )
+    migrate_on_start: bool = Field(
+        default=True, description="Apply pending migrations at start-up (under an advisory lock)."
+    )
+    shutdown_grace_seconds: float = Field(
+        default=20.0, ge=0, description="How long in-flight requests may finish after SIGTERM."
+    )
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        """No database URL was configured."""
+        return self.database_url is None
