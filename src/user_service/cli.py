@@ -8,9 +8,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
+from types import FrameType
 
 import uvicorn
 
@@ -58,6 +60,7 @@ def _serve(arguments: argparse.Namespace) -> None:
         if (value := getattr(arguments, name)) is not None
     }
     settings = Settings(**overrides)
+    _exit_cleanly_on_signals()
     with ExitStack() as stack:
         if settings.uses_embedded_database:
             embedded = stack.enter_context(EmbeddedPostgres(settings.data_dir / "pgdata"))
@@ -80,6 +83,17 @@ def _serve(arguments: argparse.Namespace) -> None:
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
             server_header=False,
         )
+
+
+def _exit_cleanly_on_signals() -> None:
+    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again with the
+    # handler found before it started. With this handler that ends in SystemExit(0), so the
+    # embedded database and other context managers are closed and the exit status is 0.
+    def leave(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, leave)
+    signal.signal(signal.SIGINT, leave)
 
 
 def _database(settings: Settings, stack: ExitStack) -> str:
