@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,13 +14,25 @@ SCOPE_KEY: Final = "user_http.request_id"
 
 _HEADER_KEY = REQUEST_ID_HEADER.lower().encode("latin-1")
 _SANE = re.compile(rb"[A-Za-z0-9._:+/=-]{1,128}")
+_VERSION_AND_VARIANT_BITS = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_4_RFC_4122 = (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_request_id() -> str:
+    """A random UUID (version 4) as 32 hex digits.
+
+    Built from ``os.urandom`` directly: ``uuid.uuid4().hex`` costs twice as much, and most
+    requests need one.
+    """
+    random = int.from_bytes(os.urandom(16), "big")
+    return f"{random & _VERSION_AND_VARIANT_BITS | _VERSION_4_RFC_4122:032x}"
 
 
 def request_id_of(scope: Scope) -> str:
     """The id the middleware gave this request; one is given now if the middleware never ran."""
     request_id: str | None = scope.get(SCOPE_KEY)
     if request_id is None:
-        request_id = scope[SCOPE_KEY] = uuid.uuid4().hex
+        request_id = scope[SCOPE_KEY] = new_request_id()
     return request_id
 
 
@@ -41,7 +53,7 @@ class RequestIdMiddleware:
             return
         raw_id = _incoming_id(scope["headers"])
         if raw_id is None:
-            request_id = uuid.uuid4().hex
+            request_id = new_request_id()
             raw_id = request_id.encode("ascii")
         else:
             request_id = raw_id.decode("ascii")

@@ -6,7 +6,7 @@ read from the core's value objects, so a rule is never written twice.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -130,14 +130,11 @@ class HealthStatus(Struct, gc=False):
     status: str
 
 
-_ZERO = timedelta(0)
-
-
 def rfc3339(moment: datetime) -> str:
     """``moment`` in UTC as RFC 3339 with a ``Z`` suffix and always six fraction digits."""
-    if moment.utcoffset() != _ZERO:
+    if moment.tzinfo is not UTC:  # the storage's own timestamps skip the conversion
         moment = moment.astimezone(UTC)
-    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" becomes "Z"
 
 
 def user_resource(user: User) -> UserResource:

@@ -45,7 +45,9 @@ def _resolve(document: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
 
 def _check(document: dict[str, Any], schema: str, instance: Any) -> None:
     root = {"$ref": f"#/components/schemas/{schema}", "components": document["components"]}
-    validate_instance(instance, root, cls=OAS31Validator)
+    validate_instance(
+        instance, root, cls=OAS31Validator, format_checker=OAS31Validator.FORMAT_CHECKER
+    )
 
 
 def test_the_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 from starlette.testclient import TestClient
@@ -27,11 +28,13 @@ def test_an_insane_request_id_is_replaced(client: TestClient, request_id: str) -
     assert GENERATED.fullmatch(response.headers["x-request-id"])
 
 
-def test_a_missing_request_id_is_generated_fresh_for_each_request(client: TestClient) -> None:
+def test_a_missing_request_id_is_a_fresh_uuid4_for_each_request(client: TestClient) -> None:
     first = client.get("/livez").headers["x-request-id"]
     second = client.get("/livez").headers["x-request-id"]
     assert GENERATED.fullmatch(first)
     assert first != second
+    assert uuid.UUID(first).version == 4
+    assert uuid.UUID(first).variant == uuid.RFC_4122
 
 
 @pytest.mark.parametrize(
