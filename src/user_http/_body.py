@@ -51,18 +51,21 @@ async def read_body(request: Request, media_types: Collection[str]) -> bytes:
             f"The body must be {' or '.join(sorted(media_types))} (UTF-8), "
             f"not {content_type or 'without a Content-Type'}."
         )
-    too_large = ContentTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise too_large
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_BODY_BYTES:
-            raise too_large
+            raise _too_large()
         chunks.append(chunk)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_large() -> ContentTooLarge:
+    return ContentTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
 
 
 def _is_acceptable(content_type: str, media_types: Collection[str]) -> bool:
