@@ -20,7 +20,11 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="USER_SERVICE_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="USER_SERVICE_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        validate_by_name=True,
     )
 
     database_url: SecretStr | None = Field(

@@ -1,0 +1,3 @@
+"""``tests/unit/http/test_delete.py`` on PostgreSQL, through the service's own application."""
+
+from tests.unit.http.test_delete import *  # noqa: F403
