@@ -1,0 +1,14 @@
+"""user_postgres: the PostgreSQL adapter of user_core (SQLAlchemy Core on asyncpg).
+
+- :class:`PostgresUserRepository`: the :class:`~user_core.ports.UserRepository` port.
+- :func:`create_engine` and :class:`EngineOptions`: the connection pool.
+- :mod:`user_postgres.migrations`: the Alembic revisions and ``upgrade``/``is_at_head``.
+- :class:`EmbeddedPostgres`: a real server from a wheel, for development and tests.
+- :mod:`user_postgres.tables`: the schema.
+"""
+
+from user_postgres.embedded import EmbeddedPostgres
+from user_postgres.engine import EngineOptions, create_engine
+from user_postgres.repository import PostgresUserRepository
+
+__all__ = ["EmbeddedPostgres", "EngineOptions", "PostgresUserRepository", "create_engine"]

@@ -1,0 +1,92 @@
+"""Every statement the repository runs, built once at import time.
+
+SQLAlchemy caches each statement's compiled SQL and asyncpg keeps each prepared per connection, so
+a call only binds parameters. INSERT and UPDATE take their column values from the parameters
+given to ``execute``: an UPDATE sets exactly the columns whose values it is given.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, TypeVarTuple
+
+from sqlalchemy import BigInteger, Select, bindparam, func, select
+from sqlalchemy import delete as delete_from
+from sqlalchemy import insert as insert_into
+from sqlalchemy import update as update_of
+
+from user_postgres.tables import users
+
+USER_COLUMNS: Final = (
+    users.c.id,
+    users.c.name,
+    users.c.email,
+    users.c.other,
+    users.c.created_at,
+    users.c.updated_at,
+    users.c.version,
+)
+"""What a :class:`~user_core.model.User` is read from, in ``user_from_row``'s order."""
+
+_Ts = TypeVarTuple("_Ts")
+
+_user_id = bindparam("user_id", type_=BigInteger)
+_expected_version = bindparam("expected_version", type_=BigInteger)
+
+INSERT: Final = insert_into(users).returning(*USER_COLUMNS)
+"""Parameters: the new user's columns (see ``draft_columns``) and ``created_at``."""
+
+SELECT_BY_ID: Final = select(*USER_COLUMNS).where(users.c.id == _user_id)
+"""Parameter: ``user_id``."""
+
+SELECT_VERSION: Final = select(users.c.version).where(users.c.id == _user_id)
+"""Parameter: ``user_id``; tells a missing user from a version mismatch after a missed write."""
+
+_update = (
+    update_of(users)
+    .where(users.c.id == _user_id)
+    .values(version=users.c.version + 1)
+    .returning(*USER_COLUMNS)
+)
+UPDATE: Final = _update
+"""Parameters: ``user_id``, ``updated_at`` and the changed columns (see ``changed_columns``)."""
+UPDATE_IF_VERSION: Final = _update.where(users.c.version == _expected_version)
+"""As :data:`UPDATE`, plus ``expected_version``."""
+
+DELETE: Final = delete_from(users).where(users.c.id == _user_id).returning(users.c.id)
+"""Parameter: ``user_id``."""
+DELETE_IF_VERSION: Final = DELETE.where(users.c.version == _expected_version)
+"""Parameters: ``user_id`` and ``expected_version``."""
+
+
+def _filtered(statement: Select[*_Ts], by_name: bool, by_email: bool) -> Select[*_Ts]:
+    if by_name:
+        statement = statement.where(users.c.name_key == bindparam("name_filter"))
+    if by_email:
+        statement = statement.where(users.c.email_key == bindparam("email_filter"))
+    return statement
+
+
+def _page(by_name: bool, by_email: bool) -> Select[*tuple[Any, ...]]:
+    # Keyset on the primary key: cost independent of depth. LIMIT and OFFSET are parameters so
+    # that one prepared statement serves every page size.
+    statement = select(*USER_COLUMNS).where(users.c.id > bindparam("after_id", type_=BigInteger))
+    return (
+        _filtered(statement, by_name, by_email)
+        .order_by(users.c.id)
+        .limit(bindparam("limit", type_=BigInteger))
+        .offset(bindparam("offset", type_=BigInteger))
+    )
+
+
+# One statement per combination of filters rather than "(:filter IS NULL OR …)", which would
+# keep PostgreSQL's generic plan from using the key indexes.
+_FILTERS: Final = [(by_name, by_email) for by_name in (False, True) for by_email in (False, True)]
+
+PAGE: Final = {filters: _page(*filters) for filters in _FILTERS}
+"""By (filter by name, filter by email). Parameters: ``after_id``, ``limit``, ``offset`` and
+``name_filter``/``email_filter`` (keys) when filtering."""
+
+COUNT: Final = {
+    filters: _filtered(select(func.count()).select_from(users), *filters) for filters in _FILTERS
+}
+"""By (filter by name, filter by email): how many users match. Parameters as for :data:`PAGE`."""

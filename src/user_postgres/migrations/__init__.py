@@ -1,0 +1,110 @@
+"""Schema migrations: the Alembic revisions shipped in this package, and the calls that run them.
+
+The revisions live beside this module (``env.py``, ``versions/``), so a wheel or an image carries
+them; Alembic finds them as ``script_location = user_postgres:migrations`` (the repository's
+``alembic.ini`` says so too, for the ``alembic`` command line).
+
+Every run takes the transaction-level advisory lock :data:`ADVISORY_LOCK_KEY` and migrates inside
+that one transaction, so replicas that start at once wait for each other instead of racing; the
+ones that come after find the schema at head and do nothing. Any session can see who holds it::
+
+    SELECT pid, granted FROM pg_locks
+    WHERE locktype = 'advisory' AND classid = 1970496882 AND objid = 762541667;
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Final, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from user_postgres._errors import TranslateErrors
+from user_postgres.engine import EngineOptions, create_engine
+
+ADVISORY_LOCK_KEY: Final = 0x757365722D737663
+"""The ``pg_advisory_xact_lock`` key that serialises migrations: the bytes of ``user-svc``."""
+
+SCRIPT_LOCATION: Final = "user_postgres:migrations"
+
+_OPTIONS: Final = EngineOptions(
+    pool_size=1,
+    max_overflow=0,
+    statement_timeout_ms=None,  # rewriting a large table may take long
+    application_name="user-service-migrations",
+)
+_T = TypeVar("_T")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration for this package's revisions, running on ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head() -> str:
+    """The newest revision's id."""
+    revision = _scripts().get_current_head()
+    assert revision is not None, "the package ships at least one revision"
+    return revision
+
+
+async def upgrade(database: str | AsyncEngine, revision: str = "head") -> None:
+    """Apply the revisions up to ``revision`` to the database at this URL (or of this engine).
+
+    Safe to call from many processes at once (see the module's documentation).
+    """
+    await _run(database, lambda connection: command.upgrade(alembic_config(connection), revision))
+
+
+async def downgrade(database: str | AsyncEngine, revision: str = "-1") -> None:
+    """Undo revisions down to ``revision``: by default the last one; ``"base"`` undoes all."""
+    await _run(database, lambda connection: command.downgrade(alembic_config(connection), revision))
+
+
+async def current(database: str | AsyncEngine) -> str | None:
+    """The revision the database is at, or ``None`` before the first one."""
+    heads = await _run(database, _current_heads)
+    return heads[0] if heads else None
+
+
+async def is_at_head(database: AsyncEngine | AsyncConnection) -> bool:
+    """Whether the schema is exactly at :func:`head`: for readiness checks, two cheap queries.
+
+    Raises :class:`~user_core.errors.StorageUnavailable` when the database cannot answer.
+    """
+    with TranslateErrors():
+        if isinstance(database, AsyncConnection):
+            heads = await database.run_sync(_current_heads)
+        else:
+            async with database.connect() as connection:
+                heads = await connection.run_sync(_current_heads)
+    return heads == (head(),)
+
+
+def _current_heads(connection: Connection) -> tuple[str, ...]:
+    return MigrationContext.configure(connection).get_current_heads()
+
+
+async def _run(database: str | AsyncEngine, action: Callable[[Connection], _T]) -> _T:
+    engine = create_engine(database, _OPTIONS) if isinstance(database, str) else database
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(action)
+    finally:
+        if engine is not database:
+            await engine.dispose()

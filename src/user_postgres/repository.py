@@ -1,0 +1,134 @@
+"""The :class:`~user_core.ports.UserRepository` port on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Executable, Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from user_core.errors import UserNotFound, VersionMismatch
+from user_core.model import User, UserChanges, UserDraft
+from user_core.pagination import Cursor, Page, PageRequest
+from user_postgres import _statements as sql
+from user_postgres._errors import TranslateErrors
+from user_postgres._rows import changed_columns, draft_columns, user_from_row
+
+_BIGINT_MAX = 2**63 - 1
+_translate_errors = TranslateErrors()
+
+
+class PostgresUserRepository:
+    """Users in the ``users`` table (see :mod:`user_postgres.tables`), through an asyncpg pool.
+
+    Every write is a single statement, atomic on its own, so statements run in autocommit mode
+    without BEGIN and COMMIT round trips. The unique constraints on the name and email keys and
+    the ``version = :expected`` condition are checked by that same statement, so concurrent
+    callers can never both win. A write that matched no row is explained by one more query
+    (no such user, else a version mismatch). Database errors become ``FieldTaken`` (by
+    constraint name) or ``StorageUnavailable``; nothing else is caught.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # A page and its total must be counted in one snapshot.
+        self._snapshot = engine.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
+
+    async def add(self, draft: UserDraft, now: datetime) -> User:
+        """See :meth:`UserRepository.add`."""
+        parameters = draft_columns(draft)
+        parameters["created_at"] = now
+        with _translate_errors:
+            async with self._engine.connect() as connection:
+                row = (await connection.execute(sql.INSERT, parameters)).one()
+        return user_from_row(row)
+
+    async def get(self, user_id: int) -> User | None:
+        """See :meth:`UserRepository.get`."""
+        if not _fits_bigint(user_id):
+            return None
+        with _translate_errors:
+            async with self._engine.connect() as connection:
+                result = await connection.execute(sql.SELECT_BY_ID, {"user_id": user_id})
+                row = result.one_or_none()
+        return None if row is None else user_from_row(row)
+
+    async def update(
+        self, user_id: int, changes: UserChanges, expected_version: int | None, now: datetime
+    ) -> User:
+        """See :meth:`UserRepository.update`."""
+        parameters = changed_columns(changes)
+        parameters["updated_at"] = now
+        with _translate_errors:
+            async with self._engine.connect() as connection:
+                statement = sql.UPDATE if expected_version is None else sql.UPDATE_IF_VERSION
+                row = await _write_one(connection, statement, user_id, expected_version, parameters)
+        return user_from_row(row)
+
+    async def delete(self, user_id: int, expected_version: int | None) -> None:
+        """See :meth:`UserRepository.delete`."""
+        with _translate_errors:
+            async with self._engine.connect() as connection:
+                statement = sql.DELETE if expected_version is None else sql.DELETE_IF_VERSION
+                await _write_one(connection, statement, user_id, expected_version, {})
+
+    async def list(self, request: PageRequest) -> Page:
+        """See :meth:`UserRepository.list`."""
+        name_key, email_key = request.name_key, request.email_key
+        filters = (name_key is not None, email_key is not None)
+        parameters: dict[str, Any] = {
+            "after_id": request.after_id,
+            "limit": request.limit + 1,  # one more tells whether a next page exists
+            "offset": request.offset,
+            "name_filter": name_key,
+            "email_filter": email_key,
+        }
+        total: int | None = None
+        with _translate_errors:
+            if request.with_total:
+                async with self._snapshot.begin() as connection:
+                    rows = (await connection.execute(sql.PAGE[filters], parameters)).all()
+                    total = (await connection.execute(sql.COUNT[filters], parameters)).scalar_one()
+            else:
+                async with self._engine.connect() as connection:
+                    rows = (await connection.execute(sql.PAGE[filters], parameters)).all()
+        users = [user_from_row(row) for row in rows[: request.limit]]
+        more = len(rows) > request.limit
+        return Page(users=users, next_cursor=Cursor(users[-1].id) if more else None, total=total)
+
+
+async def _write_one(
+    connection: AsyncConnection,
+    statement: Executable,
+    user_id: int,
+    expected_version: int | None,
+    parameters: dict[str, Any],
+) -> Row[*tuple[Any, ...]]:
+    """Run a conditional write of one user; return its RETURNING row, or raise why there is none.
+
+    Not found takes precedence over a version mismatch, which takes precedence over a taken name
+    or email: a write whose WHERE matched no row never reaches the unique checks.
+    """
+    storable = _fits_bigint(user_id) and (
+        expected_version is None or _fits_bigint(expected_version)
+    )
+    if storable:  # else no row can match, and the driver would refuse the number
+        parameters["user_id"] = user_id
+        if expected_version is not None:
+            parameters["expected_version"] = expected_version
+        row = (await connection.execute(statement, parameters)).one_or_none()
+        if row is not None:
+            return row
+    actual = None
+    if _fits_bigint(user_id):
+        actual = await connection.scalar(sql.SELECT_VERSION, {"user_id": user_id})
+    if actual is None or expected_version is None:
+        raise UserNotFound(user_id)
+    raise VersionMismatch(user_id, expected_version, actual)
+
+
+def _fits_bigint(number: int) -> bool:
+    return -_BIGINT_MAX - 1 <= number <= _BIGINT_MAX

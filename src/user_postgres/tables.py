@@ -1,0 +1,72 @@
+"""The schema as SQLAlchemy Core tables: what the repository queries and Alembic compares against.
+
+Limits come from the value objects' ``ClassVar``s, so a limit lives in one place; changing one
+needs a migration, and the drift test fails until it exists.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Identity,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from user_core.model import EmailAddress, OtherInfo, UserName
+
+USERS_PRIMARY_KEY: Final = "users_pkey"
+NAME_KEY_UNIQUE: Final = "users_name_key_unique"
+"""Violated when another user holds the same name, ignoring case: maps to ``FieldTaken("name")``."""
+EMAIL_KEY_UNIQUE: Final = "users_email_key_unique"
+"""Violated when another user holds the same email, ignoring case: ``FieldTaken("email")``."""
+NAME_LENGTH_CHECK: Final = "users_name_length"
+EMAIL_LENGTH_CHECK: Final = "users_email_length"
+OTHER_LENGTH_CHECK: Final = "users_other_length"
+EMAIL_KEY_CHECK: Final = "users_email_key_with_email"
+VERSION_CHECK: Final = "users_version_positive"
+
+# "C" collation: the keys are only ever compared for equality, byte by byte, so their indexes
+# must not depend on the operating system's collation rules (a C library upgrade that changes
+# them silently corrupts a text index) and compare faster.
+_KEY_TYPE = Text(collation="C")
+
+metadata = MetaData()
+"""Every table of the service; Alembic's ``env.py`` autogenerates and checks drift against it."""
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("name_key", _KEY_TYPE, nullable=False),
+    Column("email", Text, nullable=True),
+    Column("email_key", _KEY_TYPE, nullable=True),
+    Column("other", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=True),
+    Column("version", BigInteger, nullable=False, server_default=text("1")),
+    PrimaryKeyConstraint("id", name=USERS_PRIMARY_KEY),
+    # Keys are computed in Python (UserName.key, EmailAddress.key), never by lower(): see
+    # user_core.model.identity_key. NULL email keys never collide, so many users have no email.
+    UniqueConstraint("name_key", name=NAME_KEY_UNIQUE),
+    UniqueConstraint("email_key", name=EMAIL_KEY_UNIQUE),
+    CheckConstraint(
+        f"char_length(name) BETWEEN {UserName.MIN_LENGTH} AND {UserName.MAX_LENGTH}",
+        name=NAME_LENGTH_CHECK,
+    ),
+    CheckConstraint(f"char_length(email) <= {EmailAddress.MAX_LENGTH}", name=EMAIL_LENGTH_CHECK),
+    CheckConstraint(f"char_length(other) <= {OtherInfo.MAX_LENGTH}", name=OTHER_LENGTH_CHECK),
+    CheckConstraint("(email IS NULL) = (email_key IS NULL)", name=EMAIL_KEY_CHECK),
+    CheckConstraint("version >= 1", name=VERSION_CHECK),
+)
+"""One row per user. ``version`` starts at 1 and the repository adds 1 on every change."""

@@ -1,0 +1,96 @@
+"""Real PostgreSQL in tests, quickly: fresh migrated databases, and empty repositories on demand.
+
+Migrating takes a while and cloning a database does not, so :class:`ScratchDatabases` migrates a
+template database once and gives every test its own copy (``CREATE DATABASE … TEMPLATE …``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+
+from user_postgres import migrations
+from user_postgres.engine import EngineOptions, create_engine
+from user_postgres.repository import PostgresUserRepository
+
+_ADMIN_OPTIONS = EngineOptions(pool_size=1, max_overflow=0, statement_timeout_ms=None)
+_TEST_OPTIONS = EngineOptions(pool_size=5, max_overflow=5, application_name="user-service-tests")
+
+
+class ScratchDatabases:
+    """Throwaway databases on the server at ``server_url``, whose user may create databases.
+
+    Names start with a random prefix, so that test runs sharing a server never meet.
+    """
+
+    def __init__(self, server_url: str) -> None:
+        self._server_url = make_url(server_url)
+        self._prefix = f"user_service_test_{secrets.token_hex(4)}"
+        self._template = f"{self._prefix}_template"
+        self._created: list[str] = []
+        self._count = 0
+
+    async def migrate_template(self) -> None:
+        """Create the template database and migrate it to head; call once, before :meth:`create`."""
+        await self._admin(f'CREATE DATABASE "{self._template}"')
+        self._created.append(self._template)
+        await migrations.upgrade(self.url_of(self._template))
+
+    async def create(self, *, migrated: bool = True) -> str:
+        """A new database's URL: a copy of the migrated template, or a blank database."""
+        self._count += 1
+        name = f"{self._prefix}_{self._count}"
+        template = self._template if migrated else "template0"
+        await self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        self._created.append(name)
+        return self.url_of(name)
+
+    async def drop(self, url: str) -> None:
+        """Drop a database made here, disconnecting whoever is still connected to it."""
+        name = make_url(url).database
+        assert name in self._created, f"{name} was not made here"
+        await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._created.remove(name)
+
+    async def drop_all(self) -> None:
+        """Drop every database made here, the template last."""
+        for name in reversed(self._created):
+            await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._created.clear()
+
+    def url_of(self, database: str) -> str:
+        """The URL of ``database`` on this server."""
+        url: URL = self._server_url.set(database=database)
+        return url.render_as_string(hide_password=False)
+
+    async def _admin(self, statement: str) -> None:
+        # CREATE and DROP DATABASE cannot run in a transaction, nor while connected to their
+        # database: connect to the server's default database, in autocommit mode.
+        engine = create_engine(self._server_url, _ADMIN_OPTIONS)
+        try:
+            async with engine.execution_options(
+                isolation_level="AUTOCOMMIT"
+            ).connect() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+
+@asynccontextmanager
+async def empty_repository(database_url: str) -> AsyncIterator[PostgresUserRepository]:
+    """A repository on a migrated database whose users were all removed, ids restarting at 1.
+
+    Cheap enough to call once per Hypothesis example; the pool lives as long as the block, in
+    the running event loop.
+    """
+    engine = create_engine(database_url, _TEST_OPTIONS)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("TRUNCATE users RESTART IDENTITY"))
+        yield PostgresUserRepository(engine)
+    finally:
+        await engine.dispose()
