@@ -139,7 +139,10 @@ def _is_valid_domain(domain: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class OtherInfo:
-    """The original service's free-text field: any text of at most 1,000 characters."""
+    """The original service's free-text field: any text of at most 1,000 characters but NUL.
+
+    NUL is refused because no SQL text column can hold it (PostgreSQL rejects it outright).
+    """
 
     value: str
     MAX_LENGTH: ClassVar[int] = 1000
@@ -149,6 +152,8 @@ class OtherInfo:
             raise InvalidValue("must be a string")
         if len(self.value) > self.MAX_LENGTH:
             raise InvalidValue(f"must be at most {self.MAX_LENGTH} characters")
+        if "\x00" in self.value:
+            raise InvalidValue("must not contain the NUL character")
 
 
 @dataclass(frozen=True, slots=True)

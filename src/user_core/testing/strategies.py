@@ -88,8 +88,9 @@ def colliding_emails() -> st.SearchStrategy[EmailAddress]:
 
 
 def others() -> st.SearchStrategy[OtherInfo]:
-    """Free text up to the limit, any Unicode but surrogates."""
-    return st.text(st.characters(codec="utf-8"), max_size=OtherInfo.MAX_LENGTH).map(OtherInfo)
+    """Free text up to the limit, any Unicode but surrogates and NUL."""
+    characters = st.characters(codec="utf-8", exclude_characters="\x00")
+    return st.text(characters, max_size=OtherInfo.MAX_LENGTH).map(OtherInfo)
 
 
 def drafts(
