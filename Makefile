@@ -28,6 +28,8 @@ install: $(VENV)/.installed ## Create .venv from the hashed lock files
 lock: $(BIN)/uv ## Re-pin requirements/*.lock from pyproject.toml
 	$(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 --extra dev -o requirements/dev.lock pyproject.toml
 	$(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 --extra server -o requirements/server.lock pyproject.toml
+# The image's build tools: this uv, and the build backend named in pyproject.toml's [build-system].
+	printf 'uv==$(UV_VERSION)\nsetuptools>=75\n' | $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 -o requirements/build.lock -
 
 .PHONY: run
 run: install ## Serve the API on :8080 (embedded PostgreSQL unless a database URL is set)
