@@ -1,0 +1,96 @@
+"""docker-compose.yml: valid against the Compose Specification, and wired the way the README says.
+
+The schema is the Compose Specification's own JSON schema, as vendored (with its licence) by the
+check-jsonschema package, so the check needs no network.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+
+from tests.ops._dockerfile import Dockerfile
+from tests.ops._repository import ROOT
+
+MONITORING = ["monitoring"]
+
+
+def _compose_specification() -> dict[str, Any]:
+    vendored = files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
+    schema = json.loads(vendored.read_text())
+    assert schema["title"] == "Compose Specification"
+    return dict(schema)
+
+
+def test_compose_file_follows_the_compose_specification(compose: dict[str, Any]) -> None:
+    schema = _compose_specification()
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = [f"{error.json_path}: {error.message}" for error in validator.iter_errors(compose)]
+    assert errors == []
+
+
+def test_database_is_postgresql_17_with_a_pg_isready_health_check(compose: dict[str, Any]) -> None:
+    postgres = compose["services"]["postgres"]
+    assert postgres["image"].startswith("postgres:17")
+    assert postgres["healthcheck"]["test"][0] == "CMD-SHELL"
+    assert postgres["healthcheck"]["test"][1].startswith("pg_isready ")
+
+
+def test_service_waits_for_a_healthy_database(compose: dict[str, Any]) -> None:
+    service = compose["services"]["user-service"]
+    assert service["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+
+
+def test_service_connects_to_the_compose_database(compose: dict[str, Any]) -> None:
+    postgres = compose["services"]["postgres"]["environment"]
+    url = urlsplit(compose["services"]["user-service"]["environment"]["USER_SERVICE_DATABASE_URL"])
+    assert (url.scheme, url.hostname, url.port) == ("postgresql", "postgres", 5432)
+    assert (url.username, url.password, url.path) == (
+        postgres["POSTGRES_USER"],
+        postgres["POSTGRES_PASSWORD"],
+        "/" + postgres["POSTGRES_DB"],
+    )
+
+
+def test_service_is_built_from_the_dockerfile_and_published_on_its_port(
+    compose: dict[str, Any], dockerfile: Dockerfile
+) -> None:
+    service = compose["services"]["user-service"]
+    port = dockerfile.stage("runtime").environment()["USER_SERVICE_PORT"]
+    assert service["build"] == {"context": ".", "dockerfile": "Dockerfile"}
+    assert service["ports"] == [f"{port}:{port}"]
+
+
+def test_stop_grace_outlasts_the_service_shutdown_grace(compose: dict[str, Any]) -> None:
+    from user_service.settings import Settings
+
+    grace = compose["services"]["user-service"]["stop_grace_period"]
+    assert grace.endswith("s")
+    assert float(grace.removesuffix("s")) > Settings().shutdown_grace_seconds
+
+
+def test_prometheus_and_grafana_run_only_in_the_monitoring_profile(
+    compose: dict[str, Any],
+) -> None:
+    profiles = {name: service.get("profiles") for name, service in compose["services"].items()}
+    assert profiles == {
+        "postgres": None,
+        "user-service": None,
+        "prometheus": MONITORING,
+        "grafana": MONITORING,
+    }
+
+
+def test_every_bind_mount_comes_from_the_repository(compose: dict[str, Any]) -> None:
+    sources = [
+        volume.split(":")[0]
+        for service in compose["services"].values()
+        for volume in service.get("volumes", [])
+        if volume.startswith("./")
+    ]
+    assert sources
+    assert [source for source in sources if not (ROOT / source).exists()] == []
