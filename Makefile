@@ -52,7 +52,7 @@ unit: install ## Unit tests only (no database)
 	$(BIN)/pytest tests/unit
 
 .PHONY: test
-test: lint ## The whole suite: lint, types, layering, unit, integration and e2e
+test: lint tools ## The whole suite: lint, types, layering, unit, integration, e2e and deployment checks
 	$(BIN)/pytest
 
 .PHONY: migrate-up
@@ -62,3 +62,42 @@ migrate-up: install ## Apply every migration to the configured database
 .PHONY: migrate-down
 migrate-down: install ## Undo the last migration
 	$(BIN)/user-service migrate down
+
+.PHONY: coverage
+coverage: install ## The test suite with a line and branch coverage report (HTML in .cache/coverage)
+	$(BIN)/pytest --cov --cov-report=term --cov-report=html
+
+.PHONY: openapi
+openapi: install ## Write the OpenAPI document to openapi.json (no server, no database)
+	$(BIN)/python scripts/openapi.py openapi.json
+
+.PHONY: compose
+compose: ## PostgreSQL 17 and the service in Docker, on :8080 (COMPOSE_PROFILES=monitoring adds Prometheus and Grafana)
+	docker compose up --build
+
+# Tools that are not Python packages, pinned and built into .tools/bin (git-ignored); a pin that is
+# already built costs nothing.
+TOOLS := .tools/bin
+HELM_VERSION := v3.22.0
+ACTIONLINT_VERSION := v1.7.12
+CHART := helm/user-service
+
+.PHONY: tools
+tools: ## Build the pinned helm and actionlint into .tools/bin (needs Go; skipped when up to date)
+	scripts/install-go-tool.sh helm.sh/helm/v3/cmd/helm $(HELM_VERSION)
+	scripts/install-go-tool.sh github.com/rhysd/actionlint/cmd/actionlint $(ACTIONLINT_VERSION)
+
+.PHONY: helm-check
+helm-check: install tools ## Lint the chart, render every value set, validate the objects, Tiltfile and CI workflow
+	for values in $(CHART)/ci/*-values.yaml deploy/kind/values-dev.yaml; do \
+		$(TOOLS)/helm lint --strict $(CHART) --values $$values || exit 1; \
+	done
+	$(BIN)/pytest tests/deploy
+
+.PHONY: kind-up
+kind-up: ## Create the local Kind cluster `user-service` (needs Docker and kind)
+	kind create cluster --config deploy/kind/cluster.yaml
+
+.PHONY: tilt-up
+tilt-up: ## Run the dev loop on the Kind cluster: CloudNativePG, the chart, live update of src/
+	tilt up

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Build one pinned Go command into .tools/bin, unless the binary there is already that version.
+#
+#   scripts/install-go-tool.sh helm.sh/helm/v3/cmd/helm v3.22.0
+#
+# `go version -m` reads the module version the binary was built from, so a change of pin rebuilds
+# it and an unchanged pin costs nothing (building helm takes minutes on two cores).
+set -euo pipefail
+
+if [[ $# -ne 2 ]]; then
+  echo "usage: $0 PACKAGE VERSION   (for example helm.sh/helm/v3/cmd/helm v3.22.0)" >&2
+  exit 2
+fi
+package=$1
+version=$2
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin_dir="$root/.tools/bin"
+binary="$bin_dir/$(basename "$package")"
+
+if [[ -x "$binary" ]] && go version -m "$binary" 2>/dev/null \
+    | awk -v want="$version" '$1 == "mod" && $3 == want { found = 1 } END { exit !found }'; then
+  exit 0
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "$0: Go is needed to build $package@$version (https://go.dev/doc/install)" >&2
+  exit 1
+fi
+echo "Building $package@$version into .tools/bin (a few minutes the first time)" >&2
+mkdir -p "$bin_dir"
+GOBIN="$bin_dir" go install "$package@$version"
