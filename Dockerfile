@@ -21,7 +21,8 @@ WORKDIR /src
 
 # The build tools (uv, setuptools), pinned with hashes like everything else.
 COPY requirements/build.lock requirements/
-RUN pip install --no-cache-dir --require-hashes -r requirements/build.lock
+RUN --mount=type=cache,target=/root/.cache/pip \
+    pip install --require-hashes -r requirements/build.lock
 
 # Dependencies first: this layer is rebuilt only when the lock changes.
 COPY requirements/server.lock requirements/

@@ -28,6 +28,15 @@ class Instruction:
         assert isinstance(value, list), f"{self.keyword} is not in exec form: {self.arguments}"
         return [str(item) for item in value]
 
+    def variables(self) -> dict[str, str]:
+        """The variables an ``ENV`` instruction sets (``NAME=value`` form)."""
+        assert self.keyword == "ENV", self
+        variables = {}
+        for word in self.words():
+            name, _, value = word.partition("=")
+            variables[name] = value
+        return variables
+
     def flags_and_rest(self) -> tuple[dict[str, str], str]:
         """Leading ``--name=value`` flags (as ``RUN --mount`` or ``COPY --from``), then the rest."""
         flags: dict[str, str] = {}
@@ -56,9 +65,7 @@ class Stage:
         """The variables the stage's ``ENV`` instructions set (``NAME=value`` form)."""
         variables: dict[str, str] = {}
         for instruction in self.all("ENV"):
-            for word in instruction.words():
-                name, _, value = word.partition("=")
-                variables[name] = value
+            variables |= instruction.variables()
         return variables
 
 

@@ -109,7 +109,7 @@ def _replay(stage: Stage, scratch: Path, base_bin: Path) -> None:
         flags, rest = instruction.flags_and_rest()
         match instruction.keyword:
             case "ENV":
-                environment |= {**stage.environment(), "UV_COMPILE_BYTECODE": "0"}
+                environment |= {**instruction.variables(), "UV_COMPILE_BYTECODE": "0"}
             case "WORKDIR":
                 workdir = scratch / rest.lstrip("/")
                 workdir.mkdir(parents=True, exist_ok=True)
