@@ -23,7 +23,8 @@ from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
-READY_TIMEOUT_SECONDS = 120.0
+READY_TIMEOUT_SECONDS = float(os.environ.get("SMOKE_READY_TIMEOUT_SECONDS", "120"))
+"""How long the service may take to become ready (pods may still be starting)."""
 REQUEST_TIMEOUT_SECONDS = 10.0
 
 
@@ -69,9 +70,7 @@ def call(
 def expect(step: str, answer: Answer, status: int) -> Answer:
     """``answer`` when it has ``status``; otherwise a failure naming the step."""
     if answer.status != status:
-        raise SmokeFailure(
-            f"{step}: expected {status}, got {answer.status}: {answer.body[:500]!r}"
-        )
+        raise SmokeFailure(f"{step}: expected {status}, got {answer.status}: {answer.body[:500]!r}")
     print(f"ok   {step} ({status})", flush=True)
     return answer
 
@@ -115,7 +114,9 @@ def run(base_url: str) -> None:
     expect("POST /users with a taken name", call(base_url, "POST", "/users", twin), 409)
 
     etag = fetched.headers.get("etag", "")
-    expect(f"DELETE {location}", call(base_url, "DELETE", location, headers={"If-Match": etag}), 204)
+    expect(
+        f"DELETE {location}", call(base_url, "DELETE", location, headers={"If-Match": etag}), 204
+    )
     expect(f"GET {location} after delete", call(base_url, "GET", location), 404)
 
 

@@ -1,0 +1,143 @@
+"""The service's Deployment: probes, security, graceful termination, spreading, configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.deploy._chart import (
+    OLDEST_KUBERNETES,
+    Rendered,
+    container,
+    pod_spec,
+    render,
+)
+
+
+def api_container(rendered: Rendered) -> dict[str, Any]:
+    return container(rendered.one("Deployment"), "user-service")
+
+
+def test_probes_ask_livez_and_readyz_on_the_http_port(defaults: Rendered) -> None:
+    service = api_container(defaults)
+    assert service["startupProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
+    assert service["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
+    assert service["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert service["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+
+
+def test_probes_can_be_turned_off() -> None:
+    rendered = render(sets=["probes.startup.enabled=false", "probes.liveness.enabled=false"])
+    service = api_container(rendered)
+    assert "startupProbe" not in service
+    assert "livenessProbe" not in service
+    assert service["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+def test_runs_as_non_root_with_a_read_only_root_and_no_capabilities(defaults: Rendered) -> None:
+    spec = pod_spec(defaults.one("Deployment"))
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["runAsUser"] == 10001
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert spec["automountServiceAccountToken"] is False
+    security = api_container(defaults)["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_tmp_is_the_only_writable_directory(defaults: Rendered) -> None:
+    spec = pod_spec(defaults.one("Deployment"))
+    assert api_container(defaults)["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    assert spec["volumes"] == [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+
+
+def test_requests_and_limits_are_set(defaults: Rendered) -> None:
+    resources = api_container(defaults)["resources"]
+    assert set(resources["requests"]) == {"cpu", "memory"}
+    assert set(resources["limits"]) == {"cpu", "memory"}
+
+
+def test_pre_stop_pause_and_shutdown_fit_in_the_grace_period(defaults: Rendered) -> None:
+    deployment = defaults.one("Deployment")
+    config = defaults.one("ConfigMap", "user-service")["data"]
+    pause = api_container(defaults)["lifecycle"]["preStop"]["sleep"]["seconds"]
+    shutdown = float(config["USER_SERVICE_SHUTDOWN_GRACE_SECONDS"])
+    grace = pod_spec(deployment)["terminationGracePeriodSeconds"]
+    assert pause > 0
+    assert grace > pause + shutdown
+
+
+def test_pre_stop_pause_runs_sleep_before_kubernetes_1_30() -> None:
+    # The sleep action exists from Kubernetes 1.30; older clusters run the image's sleep.
+    rendered = render(kube_version=OLDEST_KUBERNETES)
+    assert api_container(rendered)["lifecycle"]["preStop"] == {"exec": {"command": ["sleep", "5"]}}
+
+
+def test_pods_spread_over_zones_and_nodes(defaults: Rendered) -> None:
+    deployment = defaults.one("Deployment")
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    constraints = pod_spec(deployment)["topologySpreadConstraints"]
+    assert [c["topologyKey"] for c in constraints] == [
+        "topology.kubernetes.io/zone",
+        "kubernetes.io/hostname",
+    ]
+    for constraint in constraints:
+        assert constraint["labelSelector"]["matchLabels"] == selector
+        assert constraint["matchLabelKeys"] == ["pod-template-hash"]
+        assert constraint["maxSkew"] == 1
+
+
+def test_spreading_can_be_turned_off(dev: Rendered) -> None:
+    assert "topologySpreadConstraints" not in pod_spec(dev.one("Deployment"))
+
+
+def test_rolling_update_never_goes_below_the_wanted_pods(defaults: Rendered) -> None:
+    strategy = defaults.one("Deployment")["spec"]["strategy"]
+    assert strategy["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
+
+
+def test_configuration_comes_from_the_config_map(defaults: Rendered) -> None:
+    config_map = defaults.one("ConfigMap", "user-service")
+    service = api_container(defaults)
+    assert service["envFrom"] == [{"configMapRef": {"name": config_map["metadata"]["name"]}}]
+    assert config_map["data"] == {
+        "USER_SERVICE_HOST": "0.0.0.0",
+        "USER_SERVICE_PORT": "8080",
+        "USER_SERVICE_WORKERS": "1",
+        "USER_SERVICE_LOG_LEVEL": "info",
+        "USER_SERVICE_POOL_SIZE": "10",
+        "USER_SERVICE_POOL_MAX_OVERFLOW": "5",
+        "USER_SERVICE_POOL_TIMEOUT_SECONDS": "2",
+        "USER_SERVICE_CONNECT_TIMEOUT_SECONDS": "5",
+        "USER_SERVICE_STATEMENT_TIMEOUT_MS": "5000",
+        "USER_SERVICE_APPLICATION_NAME": "user-service",
+        "USER_SERVICE_SHUTDOWN_GRACE_SECONDS": "20",
+        "USER_SERVICE_MIGRATE_ON_START": "false",
+    }
+
+
+def test_a_configuration_change_rolls_the_pods(defaults: Rendered) -> None:
+    changed = render(sets=["config.logLevel=debug"])
+    annotation = "checksum/config"
+    before = defaults.one("Deployment")["spec"]["template"]["metadata"]["annotations"][annotation]
+    after = changed.one("Deployment")["spec"]["template"]["metadata"]["annotations"][annotation]
+    assert before != after
+
+
+def test_the_service_selects_only_the_api_pods(defaults: Rendered) -> None:
+    service = defaults.one("Service")
+    pod_labels = defaults.one("Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert service["spec"]["type"] == "ClusterIP"
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}
+    ]
+    for job in defaults.of_kind("Job"):
+        job_labels = job["spec"]["template"]["metadata"]["labels"]
+        assert not service["spec"]["selector"].items() <= job_labels.items()
+
+
+def test_image_defaults_to_the_chart_app_version(defaults: Rendered) -> None:
+    assert api_container(defaults)["image"] == "user-service:0.1.0"
+    assert api_container(defaults)["command"] == ["user-service"]
+    assert api_container(defaults)["args"] == ["serve"]
