@@ -5,11 +5,21 @@ The composition root builds it with :func:`create_app`::
     app = create_app(UserService(repository, clock), readiness=database_is_ready)
 
 It imports ``user_core`` and never a database driver: readiness comes in as a
-:class:`ReadinessProbe`.
+:class:`ReadinessProbe`, metrics as a :class:`MetricsExposition`, and telemetry middleware
+through ``create_app(middleware=...)`` (:func:`request_id_of` names the request it serves).
 """
 
 from user_http._body import MAX_BODY_BYTES
+from user_http._request_id import request_id_of
 from user_http.app import create_app
+from user_http.metrics import MetricsExposition
 from user_http.probes import ReadinessProbe, ShutdownSignal
 
-__all__ = ["MAX_BODY_BYTES", "ReadinessProbe", "ShutdownSignal", "create_app"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MetricsExposition",
+    "ReadinessProbe",
+    "ShutdownSignal",
+    "create_app",
+    "request_id_of",
+]

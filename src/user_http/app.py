@@ -15,6 +15,7 @@ from user_core import UserService
 from user_http._request_id import RequestIdMiddleware
 from user_http.docs import DocsEndpoints
 from user_http.errors import exception_handlers
+from user_http.metrics import MetricsEndpoint, MetricsExposition
 from user_http.openapi import openapi_document
 from user_http.operations import ApiRoute
 from user_http.probes import ProbeEndpoints, ReadinessProbe, ShutdownSignal
@@ -31,6 +32,7 @@ def create_app(
     shutdown: ShutdownSignal | None = None,
     lifespan: Lifespan[Starlette] | None = None,
     middleware: Sequence[Middleware] = (),
+    metrics: MetricsExposition | None = None,
     title: str = "user-service",
     version: str | None = None,
 ) -> Starlette:
@@ -39,12 +41,19 @@ def create_app(
     ``readiness`` backs ``/readyz`` (always ready without one); ``shutdown`` lets the caller make
     ``/readyz`` fail before the app stops (it is set anyway when the lifespan ends). ``lifespan``
     runs around the app's life, e.g. to open and close the database. ``middleware`` wraps every
-    request inside the request-id middleware, so it sees ``X-Request-ID`` (metrics go here).
+    request inside the request-id middleware, so it sees ``X-Request-ID`` (metrics go here); it
+    runs before routing, and from the response's start on ``scope["route"]`` holds the matched
+    route (absent when none matched). ``metrics``, when given, is served at ``/metrics``.
     ``title`` and ``version`` describe the API in ``/openapi.json``.
     """
     shutdown = ShutdownSignal() if shutdown is None else shutdown
     docs = DocsEndpoints()
-    routes = route_table(UserEndpoints(service), ProbeEndpoints(readiness, shutdown), docs)
+    routes = route_table(
+        UserEndpoints(service),
+        ProbeEndpoints(readiness, shutdown),
+        docs,
+        None if metrics is None else MetricsEndpoint(metrics),
+    )
     docs.publish(openapi_document(routes, title=title, version=version or _package_version()))
     app = Starlette(
         routes=routes,

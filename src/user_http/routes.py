@@ -7,6 +7,7 @@ from typing import Final
 from user_http._body import MERGE_PATCH_MEDIA_TYPES
 from user_http._responses import JSON
 from user_http.docs import DocsEndpoints
+from user_http.metrics import MetricsEndpoint
 from user_http.operations import ApiRoute, Link, Operation, Reply
 from user_http.probes import ProbeEndpoints
 from user_http.schemas import HealthStatus, UserInput, UserMergePatch, UserPage, UserResource
@@ -28,9 +29,12 @@ _USER_REPLY = Reply("The user as it is now.", UserResource, headers=("ETag",), l
 
 
 def route_table(
-    users: UserEndpoints, probes: ProbeEndpoints, docs: DocsEndpoints
+    users: UserEndpoints,
+    probes: ProbeEndpoints,
+    docs: DocsEndpoints,
+    metrics: MetricsEndpoint | None = None,
 ) -> list[ApiRoute]:
-    """Every route of the API, in matching order."""
+    """Every route of the API, in matching order; ``/metrics`` only with ``metrics``."""
     return [
         ApiRoute(
             "/users",
@@ -166,6 +170,7 @@ def route_table(
                 problems=(503,),
             ),
         ),
+        *([] if metrics is None else [_metrics_route(metrics)]),
         ApiRoute(
             "/openapi.json",
             "GET",
@@ -191,3 +196,19 @@ def route_table(
             ),
         ),
     ]
+
+
+def _metrics_route(metrics: MetricsEndpoint) -> ApiRoute:
+    return ApiRoute(
+        "/metrics",
+        "GET",
+        metrics.metrics,
+        Operation(
+            "getMetrics",
+            "Metrics",
+            "Requests, latencies, database statements and connection pool use, in the "
+            "Prometheus text format.",
+            HEALTH,
+            {200: Reply("The metrics.", {"type": "string"}, media_type="text/plain")},
+        ),
+    )

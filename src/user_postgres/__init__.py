@@ -5,10 +5,22 @@
 - :mod:`user_postgres.migrations`: the Alembic revisions and ``upgrade``/``is_at_head``.
 - :class:`EmbeddedPostgres`: a real server from a wheel, for development and tests.
 - :mod:`user_postgres.tables`: the schema.
+- :func:`pool_status` and :data:`OPERATION_OPTION`: what metrics and traces read (the pool's use,
+  and the name of each statement's operation in its execution options).
 """
 
+from user_postgres._statements import OPERATION_OPTION
 from user_postgres.embedded import EmbeddedPostgres
 from user_postgres.engine import EngineOptions, create_engine
+from user_postgres.pool import PoolStatus, pool_status
 from user_postgres.repository import PostgresUserRepository
 
-__all__ = ["EmbeddedPostgres", "EngineOptions", "PostgresUserRepository", "create_engine"]
+__all__ = [
+    "OPERATION_OPTION",
+    "EmbeddedPostgres",
+    "EngineOptions",
+    "PoolStatus",
+    "PostgresUserRepository",
+    "create_engine",
+    "pool_status",
+]

@@ -3,13 +3,16 @@
 SQLAlchemy caches each statement's compiled SQL and asyncpg keeps each prepared per connection, so
 a call only binds parameters. INSERT and UPDATE take their column values from the parameters
 given to ``execute``: an UPDATE sets exactly the columns whose values it is given.
+
+Each statement names its operation in the execution option :data:`OPERATION_OPTION`, so that an
+observer of the engine (metrics, traces) can tell them apart without parsing SQL.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final, TypeVarTuple
+from typing import Any, Final, TypeVar, TypeVarTuple
 
-from sqlalchemy import BigInteger, Select, bindparam, func, select
+from sqlalchemy import BigInteger, Executable, Select, bindparam, func, select
 from sqlalchemy import delete as delete_from
 from sqlalchemy import insert as insert_into
 from sqlalchemy import update as update_of
@@ -27,32 +30,46 @@ USER_COLUMNS: Final = (
 )
 """What a :class:`~user_core.model.User` is read from, in ``user_from_row``'s order."""
 
+OPERATION_OPTION: Final = "operation"
+"""The execution option naming what a statement does (``get_user``, ``list_users``, …)."""
+
 _Ts = TypeVarTuple("_Ts")
+_Statement = TypeVar("_Statement", bound=Executable)
+
+
+def _named(operation: str, statement: _Statement) -> _Statement:
+    return statement.execution_options(**{OPERATION_OPTION: operation})
+
 
 _user_id = bindparam("user_id", type_=BigInteger)
 _expected_version = bindparam("expected_version", type_=BigInteger)
 
-INSERT: Final = insert_into(users).returning(*USER_COLUMNS)
+INSERT: Final = _named("insert_user", insert_into(users).returning(*USER_COLUMNS))
 """Parameters: the new user's columns (see ``draft_columns``) and ``created_at``."""
 
-SELECT_BY_ID: Final = select(*USER_COLUMNS).where(users.c.id == _user_id)
+SELECT_BY_ID: Final = _named("get_user", select(*USER_COLUMNS).where(users.c.id == _user_id))
 """Parameter: ``user_id``."""
 
-SELECT_VERSION: Final = select(users.c.version).where(users.c.id == _user_id)
+SELECT_VERSION: Final = _named(
+    "get_user_version", select(users.c.version).where(users.c.id == _user_id)
+)
 """Parameter: ``user_id``; tells a missing user from a version mismatch after a missed write."""
 
-_update = (
+_update = _named(
+    "update_user",
     update_of(users)
     .where(users.c.id == _user_id)
     .values(version=users.c.version + 1)
-    .returning(*USER_COLUMNS)
+    .returning(*USER_COLUMNS),
 )
 UPDATE: Final = _update
 """Parameters: ``user_id``, ``updated_at`` and the changed columns (see ``changed_columns``)."""
 UPDATE_IF_VERSION: Final = _update.where(users.c.version == _expected_version)
 """As :data:`UPDATE`, plus ``expected_version``."""
 
-DELETE: Final = delete_from(users).where(users.c.id == _user_id).returning(users.c.id)
+DELETE: Final = _named(
+    "delete_user", delete_from(users).where(users.c.id == _user_id).returning(users.c.id)
+)
 """Parameter: ``user_id``."""
 DELETE_IF_VERSION: Final = DELETE.where(users.c.version == _expected_version)
 """Parameters: ``user_id`` and ``expected_version``."""
@@ -70,11 +87,12 @@ def _page(by_name: bool, by_email: bool) -> Select[*tuple[Any, ...]]:
     # Keyset on the primary key: cost independent of depth. LIMIT and OFFSET are parameters so
     # that one prepared statement serves every page size.
     statement = select(*USER_COLUMNS).where(users.c.id > bindparam("after_id", type_=BigInteger))
-    return (
+    return _named(
+        "list_users",
         _filtered(statement, by_name, by_email)
         .order_by(users.c.id)
         .limit(bindparam("limit", type_=BigInteger))
-        .offset(bindparam("offset", type_=BigInteger))
+        .offset(bindparam("offset", type_=BigInteger)),
     )
 
 
@@ -87,6 +105,7 @@ PAGE: Final = {filters: _page(*filters) for filters in _FILTERS}
 ``name_filter``/``email_filter`` (keys) when filtering."""
 
 COUNT: Final = {
-    filters: _filtered(select(func.count()).select_from(users), *filters) for filters in _FILTERS
+    filters: _named("count_users", _filtered(select(func.count()).select_from(users), *filters))
+    for filters in _FILTERS
 }
 """By (filter by name, filter by email): how many users match. Parameters as for :data:`PAGE`."""

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from user_postgres.pool import CountingQueuePool
+
 _SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg"}
 
 
@@ -103,6 +105,7 @@ def create_engine(url: str | URL, options: EngineOptions | None = None) -> Async
         }
     return create_async_engine(
         asyncpg_url(url),
+        poolclass=CountingQueuePool,
         pool_size=options.pool_size,
         max_overflow=options.max_overflow,
         pool_timeout=options.pool_timeout,

@@ -12,27 +12,38 @@ from starlette.applications import Starlette
 
 from user_http import create_app
 from user_service.container import Container
+from user_service.lifecycle import shutdown_on_signals
 
 
 def create_application(container: Container | None = None) -> Starlette:
     """The HTTP API, wired from ``container`` (a new one, read from the environment, if ``None``).
 
     The lifespan starts the container's resources (migrating the database when configured to)
-    and stops them at shutdown, closing the connection pool after the last request.
+    and stops them at shutdown, closing the connection pool after the last request. From the
+    moment the process gets SIGTERM, ``/readyz`` answers 503. Telemetry (metrics at
+    ``/metrics``, the access log, traces) is on as the settings and ``OTEL_*`` variables say.
     """
     container = Container() if container is None else container
+    service = container.user_service()
+    engine = container.engine()
+    telemetry = container.telemetry()
+    shutdown = container.shutdown()
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await container.init_resources()  # type: ignore[misc]
         try:
-            yield
+            with shutdown_on_signals(shutdown):
+                async with telemetry.running(engine):
+                    yield
         finally:
             await container.shutdown_resources()  # type: ignore[misc]
 
     return create_app(
-        container.user_service(),
+        service,
         readiness=container.readiness(),
-        shutdown=container.shutdown(),
+        shutdown=shutdown,
         lifespan=lifespan,
+        middleware=telemetry.middleware(),
+        metrics=telemetry.metrics,
     )

