@@ -61,17 +61,20 @@ def template(
     *,
     sets: Sequence[str] = (),
     kube_version: str = NEWEST_KUBERNETES,
-    release: str = RELEASE,
+    chart: Path = CHART,
+    show_only: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``helm template`` of the chart; the result, whatever the exit status."""
+    """``helm template`` of the chart (or a copy); the result, whatever the exit status."""
+    only = [] if show_only is None else ["--show-only", show_only]
     return helm(
         "template",
-        release,
-        str(CHART),
+        RELEASE,
+        str(chart),
         "--namespace",
         NAMESPACE,
         "--kube-version",
         kube_version,
+        *only,
         *values_flags(values, sets),
     )
 
