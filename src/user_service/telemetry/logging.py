@@ -41,8 +41,8 @@ def render_json(logger: WrappedLogger, method_name: str, event_dict: EventDict) 
     return _encoder.encode(event_dict).decode()
 
 
-def _renderer(json: bool) -> Processor:
-    return render_json if json else structlog.dev.ConsoleRenderer()
+def _renderer(json: bool, stream: TextIO) -> Processor:
+    return render_json if json else structlog.dev.ConsoleRenderer(colors=stream.isatty())
 
 
 def _timestamper(json: bool) -> Processor:
@@ -106,7 +106,11 @@ def access_log(
     json = renders_json(log_format, stream)
     logger: FilteringBoundLogger = structlog.wrap_logger(
         structlog.WriteLogger(stream),
-        processors=[structlog.processors.add_log_level, _timestamper(json), _renderer(json)],
+        processors=[
+            structlog.processors.add_log_level,
+            _timestamper(json),
+            _renderer(json, stream),
+        ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
         context_class=dict,
     ).bind(logger=ACCESS_LOGGER)  # the logger itself, not a proxy reading the configuration
@@ -134,7 +138,7 @@ def structured_formatter(*, json: bool, trace_context: bool = False) -> logging.
     processors: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if json:
         processors.append(structlog.processors.format_exc_info)
-    processors.append(_renderer(json))
+    processors.append(_renderer(json, sys.stdout))
     return structlog.stdlib.ProcessorFormatter(processors=processors, foreign_pre_chain=pre_chain)
 
 
