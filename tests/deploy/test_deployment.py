@@ -45,6 +45,13 @@ def test_runs_as_non_root_with_a_read_only_root_and_no_capabilities(defaults: Re
     assert security["capabilities"] == {"drop": ["ALL"]}
 
 
+def test_no_service_links_shadow_the_settings(defaults: Rendered) -> None:
+    # Kubernetes would set USER_SERVICE_PORT=tcp://<ip>:80 for the Service named user-service.
+    assert defaults.one("Service")["metadata"]["name"] == "user-service"
+    for workload in [defaults.one("Deployment"), *defaults.of_kind("Job")]:
+        assert pod_spec(workload)["enableServiceLinks"] is False
+
+
 def test_tmp_is_the_only_writable_directory(defaults: Rendered) -> None:
     spec = pod_spec(defaults.one("Deployment"))
     assert api_container(defaults)["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]

@@ -156,6 +156,7 @@ imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 automountServiceAccountToken: false
+{{- /* Service links would set USER_SERVICE_PORT=tcp://... for the Service named user-service. */}}
 enableServiceLinks: false
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
