@@ -100,13 +100,13 @@ the service's pods. The Pooler's URL carries no credentials: PGUSER, PGPASSWORD 
 come from the secret as they are, so no character of the password needs URL-escaping.
 */}}
 {{- define "user-service.databaseEnv" -}}
-{{- if eq .Values.database.source "external" }}
+{{- if eq .Values.database.source "external" -}}
 - name: USER_SERVICE_DATABASE_URL
   valueFrom:
     secretKeyRef:
       name: {{ include "user-service.externalSecretName" . }}
       key: {{ ternary .Values.database.external.existingSecretKey "url" (ne .Values.database.external.existingSecret "") }}
-{{- else if include "user-service.usesPooler" . }}
+{{- else if include "user-service.usesPooler" . -}}
 - name: PGUSER
   valueFrom:
     secretKeyRef:
@@ -126,7 +126,7 @@ come from the secret as they are, so no character of the password needs URL-esca
   value: {{ printf "postgresql://%s.%s.svc:5432" (include "user-service.poolerName" .) .Release.Namespace | quote }}
 - name: USER_SERVICE_PGBOUNCER_TRANSACTION_MODE
   value: "true"
-{{- else }}
+{{- else -}}
 - name: USER_SERVICE_DATABASE_URL
   valueFrom:
     secretKeyRef:
@@ -151,15 +151,15 @@ come from the secret as they are, so no character of the password needs URL-esca
 
 {{/* The pod-level settings both the service and its Jobs run with. */}}
 {{- define "user-service.podSpecCommon" -}}
-{{- with .Values.imagePullSecrets }}
-imagePullSecrets:
-  {{- toYaml . | nindent 2 }}
-{{- end }}
 automountServiceAccountToken: false
 {{- /* Service links would set USER_SERVICE_PORT=tcp://... for the Service named user-service. */}}
 enableServiceLinks: false
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end }}
 
 {{- define "user-service.tmpVolume" -}}
