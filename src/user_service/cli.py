@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import logging
 import logging.config
+import math
 import os
 import signal
 import sys
@@ -98,7 +99,7 @@ def _serve(arguments: argparse.Namespace) -> None:
             access_log=False,  # the service writes its own (user_service.telemetry.logging)
             loop="uvloop" if sys.platform != "win32" else "asyncio",
             http="httptools",
-            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+            timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
             server_header=False,
         )
 
