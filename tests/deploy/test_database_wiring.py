@@ -16,6 +16,7 @@ from tests.deploy._chart import (
     container,
     env,
     pod_spec,
+    render,
 )
 
 CLUSTER: Final = "user-service-db"
@@ -139,3 +140,17 @@ def test_the_cluster_is_created_as_configured(production: Rendered) -> None:
     assert spec["postgresql"]["parameters"]["max_connections"] == "300"
     assert spec["monitoring"] == {"enablePodMonitor": True}
     assert spec["enableSuperuserAccess"] is False
+
+
+def test_an_existing_secret_is_read_by_the_pods_and_the_job() -> None:
+    rendered = render(
+        sets=[
+            "database.source=external",
+            "database.external.existingSecret=users-db",
+            "database.external.existingSecretKey=dsn",
+        ]
+    )
+    assert rendered.of_kind("Secret") == []
+    assert secret_ref(service_env(rendered)["USER_SERVICE_DATABASE_URL"]) == ("users-db", "dsn")
+    job_env = env(container(migration_job(rendered), "migrations"))
+    assert secret_ref(job_env["USER_SERVICE_DATABASE_URL"]) == ("users-db", "dsn")

@@ -82,6 +82,14 @@ app.kubernetes.io/component: smoke-test
 {{- end }}
 {{- end }}
 
+{{- define "user-service.externalSecretKey" -}}
+{{- if .Values.database.external.existingSecret }}
+{{- .Values.database.external.existingSecretKey }}
+{{- else -}}
+url
+{{- end }}
+{{- end }}
+
 {{/*
 The migration Job's hook phases. Before install the database must exist, which it does not when
 this chart creates the Cluster: the first migration then runs right after install.
@@ -105,7 +113,7 @@ come from the secret as they are, so no character of the password needs URL-esca
   valueFrom:
     secretKeyRef:
       name: {{ include "user-service.externalSecretName" . }}
-      key: {{ ternary .Values.database.external.existingSecretKey "url" (ne .Values.database.external.existingSecret "") }}
+      key: {{ include "user-service.externalSecretKey" . }}
 {{- else if include "user-service.usesPooler" . -}}
 - name: PGUSER
   valueFrom:
@@ -141,8 +149,8 @@ come from the secret as they are, so no character of the password needs URL-esca
   valueFrom:
     secretKeyRef:
 {{- if eq .Values.database.source "external" }}
-      name: {{ ternary .Values.database.external.existingSecret (printf "%s-migrations" (include "user-service.fullname" .)) (ne .Values.database.external.existingSecret "") }}
-      key: {{ ternary .Values.database.external.existingSecretKey "url" (ne .Values.database.external.existingSecret "") }}
+      name: {{ ternary (include "user-service.externalSecretName" .) (printf "%s-migrations" (include "user-service.fullname" .)) (ne .Values.database.external.existingSecret "") }}
+      key: {{ include "user-service.externalSecretKey" . }}
 {{- else }}
       name: {{ include "user-service.appSecretName" . }}
       key: uri
