@@ -71,6 +71,17 @@ coverage: install ## The test suite with a line and branch coverage report (HTML
 openapi: install ## Write the OpenAPI document to openapi.json (no server, no database)
 	$(BIN)/python scripts/openapi.py openapi.json
 
+# The suite's fuzz run with a larger budget: per phase group up to FUZZ_EXAMPLES examples an
+# operation, fuzzing and stateful testing repeating until FUZZ_SECONDS are spent.
+FUZZ_EXAMPLES ?= 1000
+FUZZ_SECONDS ?= 240
+FUZZ_SEED ?= 20261125
+
+.PHONY: fuzz
+fuzz: install ## Fuzz the real server with schemathesis for longer (FUZZ_SECONDS per phase group; figures in .cache/reliability)
+	USER_SERVICE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) USER_SERVICE_FUZZ_SECONDS=$(FUZZ_SECONDS) \
+		USER_SERVICE_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest e2e/test_fuzz.py
+
 .PHONY: compose
 compose: ## PostgreSQL 17 and the service in Docker, on :8080 (COMPOSE_PROFILES=monitoring adds Prometheus and Grafana)
 	docker compose up --build

@@ -19,6 +19,13 @@ ANY: Final = "*"
 # entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE, in a comma-separated list that may have empty items.
 _ENTITY_TAG = re.compile(r'[ \t]*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*(?:,|$)')
 _SEPARATORS = frozenset(" \t,")
+_WHITESPACE = " \t"  # HTTP's optional whitespace; str.strip() would drop more (NBSP, NEL, ...)
+_TAG_PATTERN = r'(W/)?"[\x21\x23-\x7E\x80-\xFF]*"'
+
+ENTITY_TAGS_PATTERN: Final = (
+    rf"^([ \t]*\*[ \t]*|[ \t,]*{_TAG_PATTERN}([ \t]*,[ \t,]*{_TAG_PATTERN})*[ \t,]*)$"
+)
+"""What :func:`parse_entity_tags` accepts, as a JSON Schema ``pattern`` for the document."""
 _MAX_VERSION_DIGITS = 19
 
 
@@ -29,7 +36,7 @@ def etag(version: int) -> str:
 
 def parse_entity_tags(header: str) -> Literal["*"] | list[tuple[bool, str]] | None:
     """``*``, the list of ``(weak, opaque tag)`` in ``header``, or ``None`` if it is malformed."""
-    if header.strip() == ANY:
+    if header.strip(_WHITESPACE) == ANY:
         return ANY
     tags: list[tuple[bool, str]] = []
     position = _skip_separators(header, 0)

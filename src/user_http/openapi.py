@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute
 
 from user_core import MAX_USER_ID, MIN_USER_ID, PageRequest
 from user_http._body import MAX_BODY_BYTES
+from user_http._conditional import ENTITY_TAGS_PATTERN
 from user_http._request_id import REQUEST_ID_HEADER
 from user_http._responses import PROBLEM_JSON
 from user_http.errors import PROBLEM_TYPES, RETRY_AFTER_SECONDS
@@ -44,7 +45,7 @@ PARAMETERS: Final[Mapping[str, _Json]] = {
     "IfMatch": _parameter(
         "If-Match",
         "header",
-        {"type": "string"},
+        {"type": "string", "pattern": ENTITY_TAGS_PATTERN},
         "Change only if the user's `ETag` is listed (strong comparison), or with `*` if the "
         "user exists; otherwise `412`. A header that is not an entity-tag list is `400`.",
     ),
@@ -57,7 +58,8 @@ PARAMETERS: Final[Mapping[str, _Json]] = {
     "RequestId": _parameter(
         REQUEST_ID_HEADER,
         "header",
-        {"type": "string", "maxLength": 128},
+        # Any value is accepted: one that is not a sane id is replaced, never refused.
+        {"type": "string"},
         "Echoed in the response when it is 1–128 characters of `A-Z a-z 0-9 . _ : + / = -`; "
         "otherwise the service generates one.",
     ),

@@ -22,7 +22,9 @@ _EMAIL_RULES = (
     f"A `local@domain` address of at most {EmailAddress.MAX_LENGTH} characters (syntax only, no "
     f"DNS look-up), stored with its domain lower-cased. Unique, compared case-insensitively."
 )
-_OTHER_RULES = f"Free text of at most {OtherInfo.MAX_LENGTH} characters."
+_OTHER_RULES = f"Free text of at most {OtherInfo.MAX_LENGTH} characters, without NUL."
+# NUL is the one character that no PostgreSQL text column holds (see OtherInfo).
+_NO_NUL = "^[^\\x00]*$"
 
 Name = Annotated[
     str,
@@ -35,7 +37,11 @@ Email = Annotated[
     str, Meta(description=_EMAIL_RULES, extra_json_schema={"maxLength": EmailAddress.MAX_LENGTH})
 ]
 Other = Annotated[
-    str, Meta(description=_OTHER_RULES, extra_json_schema={"maxLength": OtherInfo.MAX_LENGTH})
+    str,
+    Meta(
+        description=_OTHER_RULES,
+        extra_json_schema={"maxLength": OtherInfo.MAX_LENGTH, "pattern": _NO_NUL},
+    ),
 ]
 UserId = Annotated[int, Meta(ge=MIN_USER_ID, le=MAX_USER_ID, description="Assigned by the server.")]
 Timestamp = Annotated[

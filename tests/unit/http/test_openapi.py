@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from jsonschema import ValidationError
 from openapi_schema_validator import OAS31Validator
 from openapi_schema_validator import validate as validate_instance
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from user_http._conditional import ENTITY_TAGS_PATTERN
 from user_http._query import LIST_PARAMETERS
 from user_http.errors import PROBLEM_TYPES
 from user_http.operations import ApiRoute
@@ -209,3 +211,20 @@ def test_docs_is_a_self_contained_page_of_every_operation(
     assert "http://" not in page
     assert "https://" not in page
     assert "<script" not in page
+
+
+def test_header_parameters_document_what_is_accepted(document: dict[str, Any]) -> None:
+    # Found by schemathesis: any X-Request-ID is accepted (an insane one is replaced), and an
+    # If-Match that is no entity-tag list is refused, so the document says both.
+    parameters = document["components"]["parameters"]
+    assert parameters["RequestId"]["schema"] == {"type": "string"}
+    assert parameters["IfMatch"]["schema"]["pattern"] == ENTITY_TAGS_PATTERN
+
+
+def test_other_documents_that_it_refuses_nul(client: TestClient, document: dict[str, Any]) -> None:
+    # Found by schemathesis: "other" with a NUL was schema-valid but answered 400.
+    text = document["components"]["schemas"]["UserInput"]["properties"]["other"]["anyOf"][0]
+    assert text["pattern"] == "^[^\\x00]*$"
+    with pytest.raises(ValidationError):
+        _check(document, "UserInput", {"name": "ada", "other": "a\x00b"})
+    assert client.post("/users", json={"name": "ada", "other": "a\x00b"}).status_code == 400
