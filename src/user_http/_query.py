@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Final
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from user_core import Cursor, FieldError, InvalidInput, PageRequest
 
@@ -13,6 +13,18 @@ LIST_PARAMETERS: Final = ("limit", "offset", "cursor", "name", "email", "total")
 
 _KNOWN = frozenset(LIST_PARAMETERS)
 _BOOLEANS: Final = {"true": True, "false": False}
+
+
+def query_items(query_string: bytes) -> list[tuple[str, str]]:
+    """The ``(name, value)`` pairs of a raw query string; raises ``InvalidInput`` unless UTF-8.
+
+    Starlette's own parsing replaces bytes that are not UTF-8 with U+FFFD, so ``?name=%FF``
+    would quietly look for a user named "\ufffd"; here it is refused.
+    """
+    try:
+        return parse_qsl(query_string.decode("latin-1"), keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidInput.single("query", "must be UTF-8 once percent-decoded") from None
 
 
 def page_request(items: Iterable[tuple[str, str]]) -> PageRequest:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from user_core import Page, PageRequest, User, UserService
 from user_http._body import JSON_MEDIA_TYPES, MERGE_PATCH_MEDIA_TYPES, read_body
 from user_http._conditional import ANY, etag, if_match_versions, none_match
-from user_http._query import next_page_query, page_request
+from user_http._query import next_page_query, page_request, query_items
 from user_http._responses import JSON, encode, json_response
 from user_http._user_input import user_changes, user_draft, user_id
 from user_http.errors import PreconditionFailed
@@ -60,7 +60,7 @@ class UserEndpoints:
 
     async def list(self, request: Request) -> Response:
         """``GET /users``: one page, with a ``Link`` to the next one."""
-        page_query = page_request(request.query_params.multi_items())
+        page_query = page_request(query_items(request.scope["query_string"]))
         page = await self._service.list(page_query)
         return json_response(user_page(page), headers=_next_link(request, page_query, page))
 

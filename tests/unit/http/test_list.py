@@ -187,3 +187,12 @@ def test_a_tampered_cursor_is_400(
     cursor: str = client.get("/users", params={"limit": 1}).json()["next_cursor"]
     tampered = cursor[:-1] + ("A" if cursor[-1] != "A" else "B")
     problem(client.get("/users", params={"cursor": tampered}), 400, "validation", "cursor")
+
+
+@pytest.mark.parametrize("query", ["name=%FF", "email=a%C0%80@example.com", "%FE=1"])
+def test_a_query_that_is_not_utf_8_is_400(
+    client: TestClient, make_user: UserFactory, problem: ProblemCheck, query: str
+) -> None:
+    # Found by the hostile-input tests: the bytes became U+FFFD, and "\ufffd" is a valid name.
+    make_user("\ufffd")
+    problem(client.get(f"/users?{query}"), 400, "validation", "query")
