@@ -17,29 +17,18 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from functools import partial
-from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from user_postgres import EmbeddedPostgres, EngineOptions, PostgresUserRepository, create_engine
-from user_postgres.testing import ScratchDatabases, empty_repository
+from user_postgres import EngineOptions, PostgresUserRepository, create_engine
+from user_postgres.testing import ScratchDatabases, empty_repository, temporary_server
 
 SERVER_URL_VARIABLE = "USER_SERVICE_TEST_DATABASE_URL"
 _DOCKER_PROBE_TIMEOUT = 2  # seconds: with no engine the probe fails at once; never hang on one
-
-# Durability is worthless in a scratch server and costs most of the time of CREATE DATABASE.
-_FAST_AND_UNSAFE = (
-    "ALTER SYSTEM SET fsync = off",
-    "ALTER SYSTEM SET synchronous_commit = off",
-    "ALTER SYSTEM SET full_page_writes = off",
-    "SELECT pg_reload_conf()",
-)
 
 
 @pytest.fixture
@@ -56,7 +45,8 @@ def postgres_server_url() -> Iterator[str]:
     elif _docker_answers():
         yield from _container_server()
     else:
-        yield from _embedded_server()
+        with temporary_server() as url:
+            yield url
 
 
 @pytest.fixture(scope="session")
@@ -135,22 +125,3 @@ def _container_server() -> Iterator[str]:
 
     with PostgresContainer("postgres:17-alpine", driver=None) as container:
         yield container.get_connection_url()
-
-
-def _embedded_server() -> Iterator[str]:
-    with (
-        tempfile.TemporaryDirectory(prefix="user-service-tests-") as scratch,
-        EmbeddedPostgres(Path(scratch) / "pgdata", database="postgres") as server,
-    ):
-        asyncio.run(_run_each(server.url, _FAST_AND_UNSAFE))
-        yield server.url
-
-
-async def _run_each(url: str, statements: tuple[str, ...]) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
-            for statement in statements:
-                await connection.execute(text(statement))
-    finally:
-        await engine.dispose()

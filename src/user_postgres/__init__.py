@@ -5,15 +5,16 @@
 - :mod:`user_postgres.migrations`: the Alembic revisions and ``upgrade``/``is_at_head``.
 - :class:`EmbeddedPostgres`: a real server from a wheel, for development and tests.
 - :mod:`user_postgres.tables`: the schema.
-- :func:`pool_status` and :data:`OPERATION_OPTION`: what metrics and traces read (the pool's use,
-  and the name of each statement's operation in its execution options).
+- :func:`pool_status`, :class:`StatementObserver` and :data:`OPERATION_OPTION`: what metrics and
+  traces read (the pool's use, each statement's duration, and the operation each statement
+  names in its execution options).
 """
 
 from user_postgres._statements import OPERATION_OPTION
 from user_postgres.embedded import EmbeddedPostgres
 from user_postgres.engine import EngineOptions, create_engine
 from user_postgres.pool import PoolStatus, pool_status
-from user_postgres.repository import PostgresUserRepository
+from user_postgres.repository import PostgresUserRepository, StatementObserver
 
 __all__ = [
     "OPERATION_OPTION",
@@ -21,6 +22,7 @@ __all__ = [
     "EngineOptions",
     "PoolStatus",
     "PostgresUserRepository",
+    "StatementObserver",
     "create_engine",
     "pool_status",
 ]

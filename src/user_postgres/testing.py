@@ -1,4 +1,5 @@
-"""Real PostgreSQL in tests, quickly: fresh migrated databases, and empty repositories on demand.
+"""Real PostgreSQL in tests, quickly: a throwaway server, fresh migrated databases, empty
+repositories on demand.
 
 Migrating takes a while and cloning a database does not, so :class:`ScratchDatabases` migrates a
 template database once and gives every test its own copy (``CREATE DATABASE … TEMPLATE …``).
@@ -6,19 +7,57 @@ template database once and gives every test its own copy (``CREATE DATABASE … 
 
 from __future__ import annotations
 
+import asyncio
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 
 from user_postgres import migrations
+from user_postgres.embedded import EmbeddedPostgres
 from user_postgres.engine import EngineOptions, create_engine
 from user_postgres.repository import PostgresUserRepository
 
 _ADMIN_OPTIONS = EngineOptions(pool_size=1, max_overflow=0, statement_timeout_ms=None)
 _TEST_OPTIONS = EngineOptions(pool_size=5, max_overflow=5, application_name="user-service-tests")
+# Durability is worthless in a throwaway server and costs most of the time of CREATE DATABASE.
+_FAST_AND_UNSAFE = (
+    "ALTER SYSTEM SET fsync = off",
+    "ALTER SYSTEM SET synchronous_commit = off",
+    "ALTER SYSTEM SET full_page_writes = off",
+    "SELECT pg_reload_conf()",
+)
+
+
+@contextmanager
+def temporary_server() -> Iterator[str]:
+    """An embedded PostgreSQL in a temporary directory, without fsync; yields its URL.
+
+    The server stops and its directory is removed when the block ends, and also if this process
+    dies first, killed included: a watchdog process notices and does it. Not for use inside a
+    running event loop (it runs one to configure the server).
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="user-service-tests-"))
+    pgdata = scratch / "pgdata"
+    watchdog = subprocess.Popen(
+        [sys.executable, "-m", "user_postgres._watchdog", pgdata, scratch],
+        stdin=subprocess.PIPE,
+        start_new_session=True,  # out of reach of signals sent to this process group
+    )
+    try:
+        with EmbeddedPostgres(pgdata, database="postgres") as server:
+            asyncio.run(_run_each(server.url, _FAST_AND_UNSAFE))
+            yield server.url
+    finally:
+        assert watchdog.stdin is not None
+        watchdog.stdin.close()  # the server has stopped: the watchdog only removes the directory
+        watchdog.wait(timeout=30)
 
 
 class ScratchDatabases:
@@ -92,5 +131,15 @@ async def empty_repository(database_url: str) -> AsyncIterator[PostgresUserRepos
         async with engine.begin() as connection:
             await connection.execute(text("TRUNCATE users RESTART IDENTITY"))
         yield PostgresUserRepository(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _run_each(url: str, statements: tuple[str, ...]) -> None:
+    engine = create_engine(url, _ADMIN_OPTIONS)
+    try:
+        async with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
     finally:
         await engine.dispose()

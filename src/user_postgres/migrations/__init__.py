@@ -14,9 +14,11 @@ ones that come after find the schema at head and do nothing. Any session can see
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from functools import cache
 from typing import Final, TypeVar
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
@@ -40,6 +42,7 @@ _OPTIONS: Final = EngineOptions(
     application_name="user-service-migrations",
 )
 _T = TypeVar("_T")
+_COMMAND_LOCKS: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -103,8 +106,19 @@ def _current_heads(connection: Connection) -> tuple[str, ...]:
 async def _run(database: str | AsyncEngine, action: Callable[[Connection], _T]) -> _T:
     engine = create_engine(database, _OPTIONS) if isinstance(database, str) else database
     try:
-        async with engine.connect() as connection:
+        async with _one_at_a_time(), engine.connect() as connection:
             return await connection.run_sync(action)
     finally:
         if engine is not database:
             await engine.dispose()
+
+
+def _one_at_a_time() -> asyncio.Lock:
+    # Alembic keeps the running command's context in module globals (alembic.context,
+    # alembic.op), so two commands interleaved on one event loop would use each other's: one
+    # at a time per event loop here, while the advisory lock serialises processes.
+    loop = asyncio.get_running_loop()
+    lock = _COMMAND_LOCKS.get(loop)
+    if lock is None:
+        lock = _COMMAND_LOCKS[loop] = asyncio.Lock()
+    return lock

@@ -1,0 +1,246 @@
+"""The Alembic history: every step reversible, the end equal to tables.py, safe to run at once."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from user_core import FieldTaken, PageRequest, UserDraft, UserName
+from user_postgres import PostgresUserRepository, create_engine, migrations
+from user_postgres.tables import metadata
+
+pytestmark = pytest.mark.anyio
+
+REVISIONS = [
+    script.revision
+    for script in reversed(
+        list(ScriptDirectory.from_config(migrations.alembic_config()).walk_revisions())
+    )
+]
+
+Schema = dict[str, list[tuple[Any, ...]]]
+
+_CATALOG = {
+    "columns": """
+        SELECT table_name, column_name,
+               -- the column's rank: a column dropped and added again gets a new attnum
+               rank() OVER (PARTITION BY table_name ORDER BY ordinal_position),
+               data_type, is_nullable, column_default, is_identity, identity_generation,
+               collation_name
+        FROM information_schema.columns WHERE table_schema = 'public'
+        ORDER BY table_name, column_name""",
+    "constraints": """
+        SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+        FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+        ORDER BY 1, 2""",
+    "indexes": """
+        SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'
+        ORDER BY 1, 2""",
+    "sequences": """
+        SELECT sequencename, data_type, start_value, increment_by FROM pg_sequences
+        WHERE schemaname = 'public' ORDER BY 1""",
+}
+
+
+async def schema_of(url: str) -> Schema:
+    """What the catalog says of the public schema's tables, constraints, indexes, sequences."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return {
+                part: [tuple(row) for row in await connection.execute(text(query))]
+                for part, query in _CATALOG.items()
+            }
+    finally:
+        await engine.dispose()
+
+
+def without_positions_and_alembic(schema: Schema) -> Schema:
+    """Compare tables.py's schema with a migrated one: column order follows history there."""
+    columns = [
+        (table, column, *rest[1:])
+        for table, column, *rest in schema["columns"]
+        if table != "alembic_version"
+    ]
+    others = {
+        part: [row for row in rows if "alembic_version" not in row[0]]
+        for part, rows in schema.items()
+        if part != "columns"
+    }
+    return {"columns": columns, **others}
+
+
+def test_the_history_is_one_line_from_0001_to_the_head() -> None:
+    assert REVISIONS == ["0001", "0002", "0003", "0004"]
+    assert migrations.head() == REVISIONS[-1]
+
+
+async def test_the_stairway_goes_up_and_down_every_step(blank_database_url: str) -> None:
+    for revision in REVISIONS:
+        await migrations.upgrade(blank_database_url, revision)
+        reached = await schema_of(blank_database_url)
+        await migrations.downgrade(blank_database_url)
+        await migrations.upgrade(blank_database_url, revision)
+        assert await schema_of(blank_database_url) == reached, f"{revision} down and up differs"
+        assert await migrations.current(blank_database_url) == revision
+
+
+async def test_down_to_base_and_up_again_rebuilds_exactly_the_same_schema(
+    blank_database_url: str,
+) -> None:
+    await migrations.upgrade(blank_database_url)
+    first = await schema_of(blank_database_url)
+
+    await migrations.downgrade(blank_database_url, "base")
+    emptied = await schema_of(blank_database_url)
+    await migrations.upgrade(blank_database_url)
+
+    assert await schema_of(blank_database_url) == first
+    assert await migrations.current(blank_database_url) == migrations.head()
+    assert [row[0] for row in emptied["columns"]] == ["alembic_version"]
+
+
+async def test_autogenerate_finds_no_drift_from_tables_py(engine: AsyncEngine) -> None:
+    def differences(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return list(compare_metadata(context, metadata))
+
+    async with engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
+
+
+async def test_the_migrated_schema_equals_the_one_tables_py_creates(
+    database_url: str, blank_database_url: str
+) -> None:
+    engine = create_engine(blank_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+    finally:
+        await engine.dispose()
+
+    migrated = without_positions_and_alembic(await schema_of(database_url))
+    created = without_positions_and_alembic(await schema_of(blank_database_url))
+
+    assert migrated == created
+
+
+async def test_replicas_migrating_at_once_all_succeed(blank_database_url: str) -> None:
+    replicas = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "import asyncio, sys; from user_postgres import migrations;"
+            " asyncio.run(migrations.upgrade(sys.argv[1]))",
+            blank_database_url,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
+
+    outcomes = [await replica.communicate() for replica in replicas]
+
+    assert [replica.returncode for replica in replicas] == [0] * 4, outcomes
+    assert await migrations.current(blank_database_url) == migrations.head()
+
+
+async def test_concurrent_upgrades_in_one_process_all_succeed(blank_database_url: str) -> None:
+    await asyncio.gather(*(migrations.upgrade(blank_database_url) for _ in range(4)))
+
+    assert await migrations.current(blank_database_url) == migrations.head()
+
+
+async def test_an_upgrade_waits_while_another_holds_the_migration_lock(
+    blank_database_url: str,
+) -> None:
+    holder = create_engine(blank_database_url)
+    try:
+        async with holder.connect() as connection:
+            key = {"key": migrations.ADVISORY_LOCK_KEY}
+            await connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
+            upgrade = asyncio.create_task(migrations.upgrade(blank_database_url))
+            await asyncio.sleep(0.5)
+            waited = not upgrade.done()
+            await connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+            await asyncio.wait_for(upgrade, timeout=30)
+    finally:
+        await holder.dispose()
+
+    assert waited
+    assert await migrations.current(blank_database_url) == migrations.head()
+
+
+async def test_is_at_head_tells_a_stale_schema(blank_database_url: str) -> None:
+    engine = create_engine(blank_database_url)
+    try:
+        before = await migrations.is_at_head(engine)
+        await migrations.upgrade(engine)
+        at_head = await migrations.is_at_head(engine)
+        async with engine.connect() as connection:
+            also_on_a_connection = await migrations.is_at_head(connection)
+        await migrations.downgrade(engine)
+        behind = await migrations.is_at_head(engine)
+    finally:
+        await engine.dispose()
+
+    assert (before, at_head, also_on_a_connection, behind) == (False, True, True, False)
+
+
+async def test_keys_of_legacy_users_follow_the_services_case_folding(
+    blank_database_url: str,
+) -> None:
+    await migrations.upgrade(blank_database_url, "0003")
+    await execute(
+        blank_database_url,
+        "INSERT INTO users (name, created_at) VALUES ('Straße', now()), ('ΣΊΣΥΦΟΣ', now())",
+    )
+
+    await migrations.upgrade(blank_database_url)
+
+    engine = create_engine(blank_database_url)
+    try:
+        repository = PostgresUserRepository(engine)
+        found = await repository.list(PageRequest(name="STRASSE"))
+        assert [user.name.value for user in found.users] == ["Straße"]
+        with pytest.raises(FieldTaken):
+            await repository.add(UserDraft.parse("σίσυφοσ"), datetime.now(UTC))
+        async with engine.connect() as connection:
+            keys = (await connection.execute(text("SELECT name, name_key FROM users"))).all()
+        assert all(key == UserName(name).key for name, key in keys)
+    finally:
+        await engine.dispose()
+
+
+async def test_legacy_names_equal_ignoring_case_stop_the_upgrade_with_the_users_named(
+    blank_database_url: str,
+) -> None:
+    await migrations.upgrade(blank_database_url, "0003")
+    await execute(
+        blank_database_url,
+        "INSERT INTO users (name, created_at) VALUES ('Ada', now()), ('ADA', now()), ('b', now())",
+    )
+
+    with pytest.raises(RuntimeError, match=r"'ada': users \[1, 2\]"):
+        await migrations.upgrade(blank_database_url)
+
+    assert await migrations.current(blank_database_url) == "0003"
+
+
+async def execute(url: str, statement: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
