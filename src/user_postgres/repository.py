@@ -103,6 +103,9 @@ class PostgresUserRepository:
     async def list(self, request: PageRequest) -> Page:
         """See :meth:`UserRepository.list`."""
         name_key, email_key = request.name_key, request.email_key
+        if _holds_nul(name_key) or _holds_nul(email_key):
+            # No text column holds NUL (PostgreSQL refuses it as a parameter): nothing matches.
+            return Page(users=[], total=0 if request.with_total else None)
         filters = (name_key is not None, email_key is not None)
         parameters: dict[str, Any] = {
             "after_id": request.after_id,
@@ -175,6 +178,10 @@ async def _write_one(
     if actual is None or expected_version is None:
         raise UserNotFound(user_id)
     raise VersionMismatch(user_id, expected_version, actual)
+
+
+def _holds_nul(text: str | None) -> bool:
+    return text is not None and "\x00" in text
 
 
 def _fits_bigint(number: int) -> bool:

@@ -102,6 +102,22 @@ async def test_ids_beyond_bigint_are_simply_absent(repository: PostgresUserRepos
         await repository.update(user.id, UserChanges(), 2**64, NOW)
 
 
+@pytest.mark.parametrize("with_total", [False, True])
+async def test_filters_holding_nul_simply_match_nothing(
+    repository: PostgresUserRepository, with_total: bool
+) -> None:
+    # Found by schemathesis: PostgreSQL refuses NUL in a text parameter, which was a 500.
+    await add(repository, unique("user"), "user@example.com")
+
+    for request in (
+        PageRequest(name="user\x00", with_total=with_total),
+        PageRequest(email="\x00user@example.com", with_total=with_total),
+        PageRequest(name="user", email="\x00", with_total=with_total),
+    ):
+        page = await repository.list(request)
+        assert (list(page.users), page.total) == ([], 0 if with_total else None)
+
+
 # The database cannot answer: StorageUnavailable, quickly.
 
 
