@@ -19,8 +19,9 @@ _NAME_RULES = (
     f"character limit is checked; control characters are refused."
 )
 _EMAIL_RULES = (
-    f"A `local@domain` address of at most {EmailAddress.MAX_LENGTH} characters (syntax only, no "
-    f"DNS look-up), stored with its domain lower-cased. Unique, compared case-insensitively."
+    f"A `local@domain` address of at most {EmailAddress.MAX_LENGTH} characters once surrounding "
+    f"whitespace is stripped (syntax only, no DNS look-up), stored with its domain lower-cased. "
+    f"Unique, compared case-insensitively."
 )
 _OTHER_RULES = f"Free text of at most {OtherInfo.MAX_LENGTH} characters, without NUL."
 # NUL is the one character that no PostgreSQL text column holds (see OtherInfo).
@@ -36,6 +37,12 @@ Name = Annotated[
 Email = Annotated[
     str, Meta(description=_EMAIL_RULES, extra_json_schema={"maxLength": EmailAddress.MAX_LENGTH})
 ]
+# What a client sends: the maximum applies once whitespace is stripped (and, for a name, once the
+# text is NFC), so a longer string can be valid and the schema states no maximum of its own.
+NameInput = Annotated[
+    str, Meta(description=_NAME_RULES, extra_json_schema={"minLength": UserName.MIN_LENGTH})
+]
+EmailInput = Annotated[str, Meta(description=_EMAIL_RULES)]
 Other = Annotated[
     str,
     Meta(
@@ -60,8 +67,8 @@ class UserInput(Struct, forbid_unknown_fields=True):
     On `PUT`, an absent optional field becomes `null`.
     """
 
-    name: Name
-    email: Email | None = None
+    name: NameInput
+    email: EmailInput | None = None
     other: Other | None = None
 
 
@@ -72,8 +79,8 @@ class UserMergePatch(Struct, forbid_unknown_fields=True):
     An empty patch `{}` is valid and still counts as a change.
     """
 
-    name: Name | UnsetType = UNSET
-    email: Email | UnsetType | None = UNSET
+    name: NameInput | UnsetType = UNSET
+    email: EmailInput | UnsetType | None = UNSET
     other: Other | UnsetType | None = UNSET
 
 
