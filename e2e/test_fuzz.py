@@ -83,7 +83,8 @@ def _keep_figures(name: str, result: dict[str, Any]) -> None:
         "false_alarms_dropped": result["filtered"],
         "phases": {phase: info["status"] for phase, info in result["phases"].items()},
     }
-    (FIGURES / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    budget = "-long" if SECONDS else ""  # `make fuzz` keeps its own figures
+    (FIGURES / f"{name}{budget}.json").write_text(json.dumps(figures, indent=2) + "\n")
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 30)
