@@ -46,7 +46,7 @@ def database_url(settings: Settings) -> str:
 
 
 def observed_engine(url: str, options: EngineOptions, telemetry: Telemetry) -> AsyncEngine:
-    """The connection pool, its statements and use watched by ``telemetry`` from the start."""
+    """The connection pool, its use (and statements, when traced) watched by ``telemetry``."""
     engine = create_engine(url, options)
     telemetry.watch(engine)
     return engine
@@ -86,7 +86,9 @@ class Container(containers.DeclarativeContainer):
     )
 
     clock = providers.Singleton(SystemClock)
-    repository = providers.Singleton(PostgresUserRepository, engine=engine)
+    repository = providers.Singleton(
+        PostgresUserRepository, engine=engine, observer=telemetry.provided.statement_observer
+    )
     user_service = providers.Singleton(UserService, repository=repository, clock=clock)
 
     readiness = providers.Singleton(DatabaseReadiness, engine=engine)

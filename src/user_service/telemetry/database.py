@@ -1,14 +1,15 @@
-"""Database statements as telemetry sees them: durations by operation, and a span each.
+"""A span per database statement, when tracing is on.
 
-Both hook SQLAlchemy's cursor events on the engine, so the PostgreSQL adapter knows nothing of
-them: it only names each statement's operation in its execution options
+It hooks SQLAlchemy's cursor events on the engine, so the PostgreSQL adapter knows nothing of
+tracing: it only names each statement's operation in its execution options
 (:data:`user_postgres.OPERATION_OPTION`). Statements that name none (migrations, readiness
-checks) count as :data:`UNNAMED_OPERATION`.
+checks) are named by their SQL verb. Listening to an engine's events slows each of its
+statements down a little, which is why statement durations for metrics are measured by the
+repository itself (:class:`user_postgres.StatementObserver`) instead.
 """
 
 from __future__ import annotations
 
-from time import perf_counter
 from typing import Any, Final, TypeGuard
 
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
@@ -17,12 +18,10 @@ from sqlalchemy.engine import Connection, ExceptionContext, ExecutionContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from user_postgres import OPERATION_OPTION
-from user_service.telemetry.metrics import StatementMetrics
 
 UNNAMED_OPERATION: Final = "other"
 
 # Statements on one connection run one after the other, so one slot per connection suffices.
-_STARTED = "user_service.statement_started"
 _SPAN = "user_service.statement_span"
 
 
@@ -32,34 +31,6 @@ def operation_of(context: ExecutionContext | None) -> str:
         return UNNAMED_OPERATION
     operation: str = context.execution_options.get(OPERATION_OPTION, UNNAMED_OPERATION)
     return operation
-
-
-class StatementDurations:
-    """Times every statement run through an engine, failed ones included."""
-
-    def __init__(self, metrics: StatementMetrics) -> None:
-        self._metrics = metrics
-
-    def listen(self, engine: AsyncEngine) -> None:
-        """Start timing the statements of ``engine``."""
-        target = engine.sync_engine
-        event.listen(target, "before_cursor_execute", self._started)
-        event.listen(target, "after_cursor_execute", self._finished)
-        event.listen(target, "handle_error", self._failed)
-
-    def _started(self, conn: Connection, *_: Any) -> None:
-        conn.info[_STARTED] = perf_counter()
-
-    def _finished(
-        self, conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, *_: Any
-    ) -> None:
-        started: float | None = conn.info.pop(_STARTED, None)
-        if started is not None:
-            self._metrics.observe(operation_of(context), perf_counter() - started)
-
-    def _failed(self, error: ExceptionContext) -> None:
-        if _usable(error.connection):
-            self._finished(error.connection, None, "", None, error.execution_context)
 
 
 class StatementSpans:

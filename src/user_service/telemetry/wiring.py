@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
-from user_postgres import pool_status
+from user_postgres import StatementObserver, pool_status
 from user_service.settings import Settings
-from user_service.telemetry.database import StatementDurations, StatementSpans
+from user_service.telemetry.database import StatementSpans
 from user_service.telemetry.http import RequestTelemetry
 from user_service.telemetry.logging import AccessLog, access_log
 from user_service.telemetry.metrics import ServiceMetrics
@@ -46,8 +46,8 @@ class Telemetry:
     """What the service reports about itself; each part is ``None`` when it is off.
 
     :meth:`middleware` goes to ``create_app(middleware=...)`` and :attr:`metrics` to its
-    ``metrics``; :meth:`watch` is given the engine once, and :meth:`running` spans the app's
-    lifespan.
+    ``metrics``; :attr:`statement_observer` to the repository; :meth:`watch` is given the
+    engine once, and :meth:`running` spans the app's lifespan.
     """
 
     metrics: ServiceMetrics | None
@@ -85,10 +85,14 @@ class Telemetry:
             )
         return layers
 
+    @property
+    def statement_observer(self) -> StatementObserver | None:
+        """What the repository tells each statement's duration, with metrics on."""
+        return None if self.metrics is None else self.metrics.statements.observe
+
     def watch(self, engine: AsyncEngine) -> None:
-        """Time and trace the statements of ``engine``, and report its pool; call once."""
+        """Report the pool of ``engine`` and trace its statements; call once."""
         if self.metrics is not None:
-            StatementDurations(self.metrics.statements).listen(engine)
             self.metrics.watch_pool(engine)
         if self.tracer_provider is not None:
             tracer = self.tracer_provider.get_tracer("user_service.database", service_version())
