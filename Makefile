@@ -91,12 +91,14 @@ compose: ## PostgreSQL 17 and the service in Docker, on :8080 (COMPOSE_PROFILES=
 TOOLS := .tools/bin
 HELM_VERSION := v3.22.0
 ACTIONLINT_VERSION := v1.7.12
+K6_VERSION := v1.8.1
 CHART := helm/user-service
 
 .PHONY: tools
-tools: ## Build the pinned helm and actionlint into .tools/bin (needs Go; skipped when up to date)
+tools: ## Build the pinned helm, actionlint and k6 into .tools/bin (needs Go; skipped when up to date)
 	scripts/install-go-tool.sh helm.sh/helm/v3/cmd/helm $(HELM_VERSION)
 	scripts/install-go-tool.sh github.com/rhysd/actionlint/cmd/actionlint $(ACTIONLINT_VERSION)
+	scripts/install-go-tool.sh go.k6.io/k6 $(K6_VERSION)
 
 .PHONY: helm-check
 helm-check: install tools ## Lint the chart, render every value set, validate the objects, Tiltfile and CI workflow
@@ -112,3 +114,21 @@ kind-up: ## Create the local Kind cluster `user-service` (needs Docker and kind)
 .PHONY: tilt-up
 tilt-up: ## Run the dev loop on the Kind cluster: CloudNativePG, the chart, live update of src/
 	tilt up
+
+# The k6 load scenario (e2e/load/scenario.js). Without LOAD_BASE_URL it starts the service on an
+# embedded PostgreSQL itself and stops both afterwards. LOAD_STAGES (rpm:duration,...) steps the
+# rate instead; LOAD_MIX changes the operation mix.
+RATE ?= 30000
+LOAD_DURATION ?= 2m
+LOAD_BASE_URL ?=
+LOAD_STAGES ?=
+LOAD_MIX ?=
+LOAD_USERS ?= 1000
+LOAD_P99_MS ?= 100
+LOAD_RESULTS ?= .cache/load
+
+.PHONY: load
+load: install tools ## k6 at RATE requests a minute for LOAD_DURATION (LOAD_BASE_URL, or a service started here)
+	$(BIN)/python -m e2e.load.run --rate $(RATE) --duration $(LOAD_DURATION) \
+		--base-url "$(LOAD_BASE_URL)" --stages "$(LOAD_STAGES)" --mix "$(LOAD_MIX)" \
+		--users $(LOAD_USERS) --p99-ms $(LOAD_P99_MS) --results $(LOAD_RESULTS)
