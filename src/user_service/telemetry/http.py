@@ -47,7 +47,7 @@ class RequestTelemetry:
 
         metrics = self._metrics
         if metrics is not None:
-            metrics.in_flight.inc()
+            metrics.started()
         started = perf_counter()
         try:
             await self.app(scope, receive, send_noting_status)
@@ -59,8 +59,7 @@ class RequestTelemetry:
             route = scope.get("route")
             template: str = UNMATCHED_ROUTE if route is None else route.path
             if metrics is not None:
-                metrics.in_flight.dec()
-                metrics.observe(method, template, status, seconds)
+                metrics.finished(method, template, status, seconds)
             if self._access_log is not None:
                 self._access_log.record(
                     method, template, status, seconds, request_id_of(scope), scope.get(TRACE_ID_KEY)

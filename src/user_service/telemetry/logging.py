@@ -1,17 +1,19 @@
 """Log lines: JSON on stdout for machines, coloured and aligned for people at a terminal.
 
-Two paths with one look. The access log, one line per request, is the hot path: it writes
-straight through structlog (:class:`AccessLog`). Every other line (uvicorn's, the HTTP adapter's
-catch-all errors with their stack, the libraries') goes through the standard library's
-``logging``, configured by :func:`logging_config` and rendered by structlog's
-``ProcessorFormatter``. No line carries a request's body, query, name or email.
+Two paths with one look. The access log, one line per request, is the hot path: as JSON, each
+line is encoded straight from a struct (:class:`JsonAccessLog`); for people, structlog renders
+it. Every other line (uvicorn's, the HTTP adapter's catch-all errors with their stack, the
+libraries') goes through the standard library's ``logging``, configured by
+:func:`logging_config` and rendered by structlog's ``ProcessorFormatter``. No line carries a
+request's body, query, name or email.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, Final, Literal, TextIO
+import time
+from typing import Any, Final, Literal, Protocol, TextIO
 
 import msgspec
 import structlog
@@ -51,15 +53,12 @@ def _timestamper(json: bool) -> Processor:
     return structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False, key="timestamp")
 
 
-class AccessLog:
+class AccessLog(Protocol):
     """Writes the access line of each answered request: what was asked, how it went, how long.
 
     ``method`` and ``route`` (the template, not the path) say what; there is no query string,
     body, or other personal data.
     """
-
-    def __init__(self, logger: FilteringBoundLogger) -> None:
-        self._info = logger.info
 
     def record(
         self,
@@ -71,50 +70,125 @@ class AccessLog:
         trace_id: str | None,
     ) -> None:
         """Log one request; ``trace_id`` is given when the request is traced."""
-        duration_ms = round(seconds * 1000, 3)
-        if trace_id is None:
-            self._info(
-                "request",
-                method=method,
-                route=route,
-                status=status,
-                duration_ms=duration_ms,
-                request_id=request_id,
-            )
-        else:
-            self._info(
-                "request",
-                method=method,
-                route=route,
-                status=status,
-                duration_ms=duration_ms,
-                request_id=request_id,
-                trace_id=trace_id,
-            )
+        ...
+
+
+class UtcTimestamps:
+    """The time now in ISO 8601 UTC with microseconds, as structlog writes it, but cheaper.
+
+    The date and time are formatted once a second, the microseconds each time.
+    """
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self) -> str:
+        """The current time, e.g. ``2026-11-25T09:00:00.123456Z``."""
+        second, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+        if second != self._second:
+            self._second = second
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._prefix}.{nanoseconds // 1000:06d}Z"
+
+
+class _AccessLine(msgspec.Struct, omit_defaults=True):
+    timestamp: str
+    level: str
+    logger: str
+    event: str
+    method: str
+    route: str
+    status: int
+    duration_ms: float
+    request_id: str
+    trace_id: str | None = None
+
+
+class JsonAccessLog:
+    """Access lines as JSON, each encoded straight from a struct and written at once.
+
+    The one line written per request is the hot path of logging: this costs a third of
+    structlog's processor chain, for the same keys as every other line.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._write = stream.write
+        self._flush = stream.flush
+        self._now = UtcTimestamps()
+
+    def record(
+        self,
+        method: str,
+        route: str,
+        status: int,
+        seconds: float,
+        request_id: str,
+        trace_id: str | None,
+    ) -> None:
+        """See :meth:`AccessLog.record`."""
+        line = _AccessLine(
+            self._now(),
+            "info",
+            ACCESS_LOGGER,
+            "request",
+            method,
+            route,
+            status,
+            round(seconds * 1000, 3),
+            request_id,
+            trace_id,
+        )
+        self._write(_encoder.encode(line).decode() + "\n")
+        self._flush()
+
+
+class ConsoleAccessLog:
+    """Access lines for people, through structlog's console renderer."""
+
+    def __init__(self, stream: TextIO) -> None:
+        logger: FilteringBoundLogger = structlog.wrap_logger(
+            structlog.WriteLogger(stream),
+            processors=[
+                structlog.processors.add_log_level,
+                _timestamper(json=False),
+                _renderer(json=False, stream=stream),
+            ],
+            wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+            context_class=dict,
+        ).bind(logger=ACCESS_LOGGER)  # the logger itself, not a proxy reading the configuration
+        self._info = logger.info
+
+    def record(
+        self,
+        method: str,
+        route: str,
+        status: int,
+        seconds: float,
+        request_id: str,
+        trace_id: str | None,
+    ) -> None:
+        """See :meth:`AccessLog.record`."""
+        traced = {} if trace_id is None else {"trace_id": trace_id}
+        self._info(
+            "request",
+            method=method,
+            route=route,
+            status=status,
+            duration_ms=round(seconds * 1000, 3),
+            request_id=request_id,
+            **traced,
+        )
 
 
 def access_log(
     *, level: LogLevel, log_format: LogFormat, stream: TextIO | None = None
 ) -> AccessLog | None:
-    """The access log writing to ``stream`` (stdout), or ``None`` if ``level`` hides its lines.
-
-    Built without structlog's global configuration, so that each application has its own.
-    """
+    """The access log writing to ``stream`` (stdout), or ``None`` if ``level`` hides its lines."""
     if logging.getLevelNamesMapping()[level.upper()] > logging.INFO:
         return None
     stream = stream or sys.stdout
-    json = renders_json(log_format, stream)
-    logger: FilteringBoundLogger = structlog.wrap_logger(
-        structlog.WriteLogger(stream),
-        processors=[
-            structlog.processors.add_log_level,
-            _timestamper(json),
-            _renderer(json, stream),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        context_class=dict,
-    ).bind(logger=ACCESS_LOGGER)  # the logger itself, not a proxy reading the configuration
-    return AccessLog(logger)
+    return JsonAccessLog(stream) if renders_json(log_format, stream) else ConsoleAccessLog(stream)
 
 
 def structured_formatter(*, json: bool, trace_context: bool = False) -> logging.Formatter:
