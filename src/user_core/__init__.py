@@ -10,11 +10,18 @@ from user_core.clock import SystemClock
 from user_core.errors import (
     FieldError,
     FieldTaken,
+    IdempotencyKeyReused,
     InvalidInput,
     StorageUnavailable,
     UserNotFound,
     UserServiceError,
     VersionMismatch,
+)
+from user_core.idempotency import (
+    IDEMPOTENCY_RETENTION,
+    IdempotencyKey,
+    IdempotentRequest,
+    RecordedResponse,
 )
 from user_core.model import (
     MAX_USER_ID,
@@ -33,6 +40,7 @@ from user_core.ports import Clock, UserRepository
 from user_core.service import UserService
 
 __all__ = [
+    "IDEMPOTENCY_RETENTION",
     "MAX_USER_ID",
     "MIN_USER_ID",
     "UNSET",
@@ -41,10 +49,14 @@ __all__ = [
     "EmailAddress",
     "FieldError",
     "FieldTaken",
+    "IdempotencyKey",
+    "IdempotencyKeyReused",
+    "IdempotentRequest",
     "InvalidInput",
     "OtherInfo",
     "Page",
     "PageRequest",
+    "RecordedResponse",
     "StorageUnavailable",
     "SystemClock",
     "Unset",

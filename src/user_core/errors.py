@@ -65,6 +65,20 @@ class VersionMismatch(UserServiceError):
         super().__init__(f"user {user_id} is at version {actual}, not {expected}")
 
 
+class IdempotencyKeyReused(UserServiceError):
+    """The idempotency key was used, within its retention, for a request with other content.
+
+    Nothing was created; the key still answers its first request.
+    """
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(
+            "this idempotency key was already used for a different request; "
+            "a new request needs a new key"
+        )
+
+
 class StorageUnavailable(UserServiceError):
     """The storage cannot answer now (unreachable, overloaded, timed out); retrying later may work.
 

@@ -6,9 +6,11 @@ every promise written here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from user_core.idempotency import IdempotentRequest, RecordedResponse
 from user_core.model import User, UserChanges, UserDraft
 from user_core.pagination import Page, PageRequest
 
@@ -36,6 +38,36 @@ class UserRepository(Protocol):
 
         Raises :class:`~user_core.errors.FieldTaken` when another user has the name or email.
         Ids increase with every creation and are never reused.
+        """
+        ...
+
+    async def add_once(
+        self,
+        draft: UserDraft,
+        request: IdempotentRequest,
+        respond: Callable[[User], RecordedResponse],
+        now: datetime,
+        expires_at: datetime,
+    ) -> RecordedResponse:
+        """Create a user at most once per idempotency key; the response to the key's first request.
+
+        When no record of ``request.key`` expires after ``now``: store the user as :meth:`add`
+        does, and record ``respond(user)`` under the key with ``request.fingerprint`` until
+        ``expires_at``, both in one atomic step, and return that response. When one does and its
+        fingerprint is the same: create nothing and return its recorded response. When its
+        fingerprint differs: raise :class:`~user_core.errors.IdempotencyKeyReused`.
+
+        A failed creation (``FieldTaken``, ``StorageUnavailable``) records nothing, so a retry
+        runs again. Concurrent calls with one key never create two users: each waits until the
+        others holding the key have finished, then answers as above. ``respond`` must be quick
+        and pure: it may run while the key is held.
+        """
+        ...
+
+    async def purge_expired(self, now: datetime, limit: int) -> int:
+        """Remove at most ``limit`` idempotency records expired at ``now``; return how many.
+
+        Never waits for, nor blocks, a creation that holds a key at the same time.
         """
         ...
 

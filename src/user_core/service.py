@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from user_core.errors import UserNotFound
+from user_core.idempotency import IDEMPOTENCY_RETENTION, IdempotentRequest, RecordedResponse
 from user_core.model import User, UserChanges, UserDraft, check_user_id
 from user_core.pagination import Page, PageRequest
 from user_core.ports import Clock, UserRepository
@@ -23,6 +26,38 @@ class UserService:
     async def create(self, draft: UserDraft) -> User:
         """Store a new user; raises ``FieldTaken`` if the name or email is in use."""
         return await self._repository.add(draft, self._clock.now())
+
+    async def create_once(
+        self,
+        draft: UserDraft,
+        request: IdempotentRequest,
+        respond: Callable[[User], RecordedResponse],
+    ) -> RecordedResponse:
+        """Create a user at most once per idempotency key; answer every retry alike.
+
+        The first request with ``request.key`` creates the user and records ``respond(user)``
+        for :data:`IDEMPOTENCY_RETENTION`; a retry with the same fingerprint gets that response
+        and creates nothing; another fingerprint raises ``IdempotencyKeyReused``. A failure
+        (``FieldTaken``, ...) records nothing. See :meth:`UserRepository.add_once`.
+        """
+        now = self._clock.now()
+        return await self._repository.add_once(
+            draft, request, respond, now, now + IDEMPOTENCY_RETENTION
+        )
+
+    async def purge_expired_idempotency_keys(self, batch_size: int = 1000) -> int:
+        """Forget idempotency keys past their retention, ``batch_size`` at a time; how many.
+
+        Deletes in small batches so that no batch holds locks for long, and never waits for
+        a creation in progress.
+        """
+        now = self._clock.now()
+        purged = 0
+        while True:
+            count = await self._repository.purge_expired(now, batch_size)
+            purged += count
+            if count < batch_size:
+                return purged
 
     async def get(self, user_id: int) -> User:
         """The user with this id; raises ``UserNotFound``."""

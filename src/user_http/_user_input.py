@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+import msgspec
 from msgspec import UnsetType
 
 from user_core import (
@@ -44,6 +45,15 @@ def user_draft(body: bytes) -> UserDraft:
     except BodyErrors as failure:
         raise _every_error(failure, _INPUT.field_order) from None
     return UserDraft.parse(given.name, given.email, given.other)
+
+
+def canonical_input(body: bytes) -> bytes:
+    """A ``POST`` body that :func:`user_draft` accepted, in canonical form.
+
+    Fields in the schema's order, an absent optional field as ``null``, no insignificant
+    whitespace: two bodies with the same values have the same canonical form.
+    """
+    return msgspec.json.encode(_INPUT.decode(body))
 
 
 def user_changes(body: bytes) -> UserChanges:

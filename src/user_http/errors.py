@@ -22,6 +22,7 @@ from starlette.types import ExceptionHandler
 
 from user_core import (
     FieldTaken,
+    IdempotencyKeyReused,
     InvalidInput,
     StorageUnavailable,
     UserNotFound,
@@ -61,6 +62,9 @@ FIELD_TAKEN: Final = ProblemType(409, "field-taken", "Value already taken")
 PRECONDITION_FAILED: Final = ProblemType(412, "precondition-failed", "Precondition failed")
 CONTENT_TOO_LARGE: Final = ProblemType(413, "content-too-large", "Content too large")
 UNSUPPORTED_MEDIA_TYPE: Final = ProblemType(415, "unsupported-media-type", "Unsupported media type")
+IDEMPOTENCY_KEY_REUSED: Final = ProblemType(
+    422, "idempotency-key-reused", "Idempotency key reused with a different request"
+)
 INTERNAL: Final = ProblemType(500, "internal", "Internal server error")
 UNAVAILABLE: Final = ProblemType(503, "unavailable", "Service unavailable", ("Retry-After",))
 
@@ -94,6 +98,7 @@ PROBLEMS: Final[Mapping[type[Exception], ProblemType]] = {
     PreconditionFailed: PRECONDITION_FAILED,
     ContentTooLarge: CONTENT_TOO_LARGE,
     UnsupportedMediaType: UNSUPPORTED_MEDIA_TYPE,
+    IdempotencyKeyReused: IDEMPOTENCY_KEY_REUSED,
     ServiceNotReady: UNAVAILABLE,
 }
 """The table: which problem each error class (and its subclasses) becomes."""
@@ -109,6 +114,7 @@ PROBLEM_TYPES: Final = (
     PRECONDITION_FAILED,
     CONTENT_TOO_LARGE,
     UNSUPPORTED_MEDIA_TYPE,
+    IDEMPOTENCY_KEY_REUSED,
     INTERNAL,
     UNAVAILABLE,
 )

@@ -14,9 +14,16 @@ import msgspec
 from msgspec import Struct
 from starlette.routing import BaseRoute
 
-from user_core import MAX_USER_ID, MIN_USER_ID, PageRequest
+from user_core import (
+    IDEMPOTENCY_RETENTION,
+    MAX_USER_ID,
+    MIN_USER_ID,
+    IdempotencyKey,
+    PageRequest,
+)
 from user_http._body import MAX_BODY_BYTES
 from user_http._conditional import ENTITY_TAGS_PATTERN
+from user_http._idempotency import IDEMPOTENCY_KEY_HEADER
 from user_http._request_id import REQUEST_ID_HEADER
 from user_http._responses import PROBLEM_JSON
 from user_http.errors import PROBLEM_TYPES, RETRY_AFTER_SECONDS
@@ -54,6 +61,25 @@ PARAMETERS: Final[Mapping[str, _Json]] = {
         "header",
         {"type": "string"},
         "`304` without a body if the user's `ETag` is listed (weak comparison) or with `*`.",
+    ),
+    "IdempotencyKey": _parameter(
+        IDEMPOTENCY_KEY_HEADER,
+        "header",
+        {
+            "type": "string",
+            "minLength": IdempotencyKey.MIN_LENGTH,
+            "maxLength": IdempotencyKey.MAX_LENGTH,
+            # Printable ASCII; HTTP strips surrounding spaces, so none can start or end a key.
+            "pattern": "^[!-~]([ -~]*[!-~])?$",
+        },
+        f"Makes the creation safe to retry: the first request with a key creates the user; a "
+        f"retry with the same key and the same body within "
+        f"{IDEMPOTENCY_RETENTION.total_seconds() / 3600:g} hours gets the same status, headers "
+        f"and body again and creates nothing; the same key with a different body is `422`. "
+        f"Concurrent requests with one key create at most one user: the later ones wait for "
+        f"the first and get its response. A failed creation records nothing. Keys are "
+        f"{IdempotencyKey.MIN_LENGTH}–{IdempotencyKey.MAX_LENGTH} printable ASCII characters, "
+        f"shared by every client of the service; anything else is `400`.",
     ),
     "RequestId": _parameter(
         REQUEST_ID_HEADER,

@@ -43,17 +43,19 @@ def route_table(
             Operation(
                 "createUser",
                 "Create a user",
-                "Stores a new user at version 1.",
+                "Stores a new user at version 1. With `Idempotency-Key`, safe to retry.",
                 USERS,
                 {
                     201: Reply(
-                        "Created.",
+                        "Created (or, for a retry under the same `Idempotency-Key`, the response "
+                        "to its first request).",
                         UserResource,
                         headers=("Location", "ETag"),
                         links={**_READ, **_WRITE},
                     )
                 },
-                problems=(400, 409, 503),
+                problems=(400, 409, 422, 503),
+                parameters=("IdempotencyKey",),
                 body=UserInput,
             ),
         ),

@@ -11,9 +11,10 @@ from starlette.responses import Response
 from user_core import Page, PageRequest, User, UserService
 from user_http._body import JSON_MEDIA_TYPES, MERGE_PATCH_MEDIA_TYPES, read_body
 from user_http._conditional import ANY, etag, if_match_versions, none_match
+from user_http._idempotency import idempotency_key, idempotent_request, record, replay
 from user_http._query import next_page_query, page_request, query_items
 from user_http._responses import JSON, encode, json_response
-from user_http._user_input import user_changes, user_draft, user_id
+from user_http._user_input import canonical_input, user_changes, user_draft, user_id
 from user_http.errors import PreconditionFailed
 from user_http.schemas import user_page, user_resource
 
@@ -25,11 +26,19 @@ class UserEndpoints:
         self._service = service
 
     async def create(self, request: Request) -> Response:
-        """``POST /users``."""
-        draft = user_draft(await read_body(request, JSON_MEDIA_TYPES))
-        user = await self._service.create(draft)
-        location = f"{request.scope.get('root_path', '')}/users/{user.id}"
-        return _user_response(user, 201, location)
+        """``POST /users``; with ``Idempotency-Key``, at most one user per key."""
+        key = idempotency_key(request.headers)
+        body = await read_body(request, JSON_MEDIA_TYPES)
+        draft = user_draft(body)
+        root_path = request.scope.get("root_path", "")
+        if key is None:
+            return _created(await self._service.create(draft), root_path)
+        recorded = await self._service.create_once(
+            draft,
+            idempotent_request(key, canonical_input(body)),
+            lambda user: record(_created(user, root_path)),
+        )
+        return replay(recorded)
 
     async def get(self, request: Request) -> Response:
         """``GET /users/{id}``; ``304`` when ``If-None-Match`` has the current tag."""
@@ -82,6 +91,10 @@ class UserEndpoints:
                 f"user {target} is at version {current.version}, which If-Match does not list"
             )
         return current.version
+
+
+def _created(user: User, root_path: str) -> Response:
+    return _user_response(user, 201, f"{root_path}/users/{user.id}")
 
 
 def _user_response(user: User, status_code: int = 200, location: str | None = None) -> Response:

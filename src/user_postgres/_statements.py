@@ -16,8 +16,9 @@ from sqlalchemy import BigInteger, Executable, Select, bindparam, func, select
 from sqlalchemy import delete as delete_from
 from sqlalchemy import insert as insert_into
 from sqlalchemy import update as update_of
+from sqlalchemy.dialects.postgresql import insert as upsert_into
 
-from user_postgres.tables import users
+from user_postgres.tables import idempotency_keys, users
 
 USER_COLUMNS: Final = (
     users.c.id,
@@ -109,3 +110,55 @@ COUNT: Final = {
     for filters in _FILTERS
 }
 """By (filter by name, filter by email): how many users match. Parameters as for :data:`PAGE`."""
+
+_keys = idempotency_keys
+
+LOCK_IDEMPOTENCY_KEY: Final = _named(
+    "lock_idempotency_key",
+    # Transaction-scoped: released by COMMIT or ROLLBACK, so PgBouncer's transaction mode is fine.
+    # A hash collision only makes two keys wait for each other, never mixes them up.
+    select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0))),
+)
+"""Parameter: ``key``. Waits until no other transaction holds the key, then holds it."""
+
+SELECT_IDEMPOTENCY_RECORD: Final = _named(
+    "get_idempotency_key",
+    select(_keys.c.request_hash, _keys.c.status, _keys.c.headers, _keys.c.body).where(
+        _keys.c.key == bindparam("key"), _keys.c.expires_at > bindparam("now")
+    ),
+)
+"""Parameters: ``key`` and ``now``; the live record of the key, if any."""
+
+_insert_record = upsert_into(_keys)
+INSERT_IDEMPOTENCY_RECORD: Final = _named(
+    "insert_idempotency_key",
+    # An expired record that the purge has not reached yet is replaced.
+    _insert_record.on_conflict_do_update(
+        index_elements=[_keys.c.key],
+        set_={
+            column: _insert_record.excluded[column]
+            for column in (
+                "request_hash",
+                "status",
+                "headers",
+                "body",
+                "user_id",
+                "created_at",
+                "expires_at",
+            )
+        },
+    ),
+)
+"""Parameters: every column of :data:`~user_postgres.tables.idempotency_keys`."""
+
+_expired_keys = (
+    select(_keys.c.key)
+    .where(_keys.c.expires_at <= bindparam("now"))
+    .order_by(_keys.c.expires_at)
+    .limit(bindparam("limit", type_=BigInteger))
+    .with_for_update(skip_locked=True)
+)
+PURGE_IDEMPOTENCY_KEYS: Final = _named(
+    "purge_idempotency_keys", delete_from(_keys).where(_keys.c.key.in_(_expired_keys))
+)
+"""Parameters: ``now`` and ``limit``. Skips rows that a creation holds (SKIP LOCKED)."""

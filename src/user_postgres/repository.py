@@ -10,7 +10,8 @@ from typing import Any, Protocol
 from sqlalchemy import CursorResult, Executable, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from user_core.errors import UserNotFound, VersionMismatch
+from user_core.errors import IdempotencyKeyReused, UserNotFound, VersionMismatch
+from user_core.idempotency import IdempotentRequest, RecordedResponse
 from user_core.model import User, UserChanges, UserDraft
 from user_core.pagination import Cursor, Page, PageRequest
 from user_postgres import _statements as sql
@@ -53,6 +54,9 @@ class PostgresUserRepository:
     def __init__(self, engine: AsyncEngine, observer: StatementObserver | None = None) -> None:
         self._execute = _execute if observer is None else _timed(observer)
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # Idempotent creation writes the user and the key's record in one transaction; READ
+        # COMMITTED lets its look-up, made once the key is held, see what the last holder wrote.
+        self._transactional = engine.execution_options(isolation_level="READ COMMITTED")
         # A page and its total must be counted in one snapshot.
         self._snapshot = engine.execution_options(
             isolation_level="REPEATABLE READ", postgresql_readonly=True
@@ -66,6 +70,66 @@ class PostgresUserRepository:
             async with self._engine.connect() as connection:
                 row = (await self._execute(connection, sql.INSERT, parameters)).one()
         return user_from_row(row)
+
+    async def add_once(
+        self,
+        draft: UserDraft,
+        request: IdempotentRequest,
+        respond: Callable[[User], RecordedResponse],
+        now: datetime,
+        expires_at: datetime,
+    ) -> RecordedResponse:
+        """See :meth:`UserRepository.add_once`.
+
+        One transaction: hold the key (a transaction-level advisory lock, so a concurrent request
+        with the same key waits here until this one commits or rolls back), look its live record
+        up, and either answer from it or insert the user and the record. A failure rolls both
+        back. Waiting counts against ``statement_timeout``, past which the caller gets
+        ``StorageUnavailable``.
+        """
+        key = request.key.value
+        with _translate_errors:
+            async with self._transactional.begin() as connection:
+                await self._execute(connection, sql.LOCK_IDEMPOTENCY_KEY, {"key": key})
+                found = await self._execute(
+                    connection, sql.SELECT_IDEMPOTENCY_RECORD, {"key": key, "now": now}
+                )
+                record = found.one_or_none()
+                if record is not None:
+                    if record.request_hash != request.fingerprint:
+                        raise IdempotencyKeyReused(key)
+                    headers = tuple((name, value) for name, value in record.headers)
+                    return RecordedResponse(record.status, headers, record.body)
+                parameters = draft_columns(draft)
+                parameters["created_at"] = now
+                user = user_from_row(
+                    (await self._execute(connection, sql.INSERT, parameters)).one()
+                )
+                response = respond(user)
+                await self._execute(
+                    connection,
+                    sql.INSERT_IDEMPOTENCY_RECORD,
+                    {
+                        "key": key,
+                        "request_hash": request.fingerprint,
+                        "status": response.status,
+                        "headers": [list(pair) for pair in response.headers],
+                        "body": response.body,
+                        "user_id": user.id,
+                        "created_at": now,
+                        "expires_at": expires_at,
+                    },
+                )
+        return response
+
+    async def purge_expired(self, now: datetime, limit: int) -> int:
+        """See :meth:`UserRepository.purge_expired`: one DELETE of a batch, skipping held rows."""
+        with _translate_errors:
+            async with self._engine.connect() as connection:
+                result = await self._execute(
+                    connection, sql.PURGE_IDEMPOTENCY_KEYS, {"now": now, "limit": limit}
+                )
+        return result.rowcount
 
     async def get(self, user_id: int) -> User | None:
         """See :meth:`UserRepository.get`."""

@@ -14,14 +14,19 @@ from sqlalchemy import (
     Column,
     DateTime,
     Identity,
+    Index,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     Table,
     Text,
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
+from user_core.idempotency import IdempotencyKey
 from user_core.model import EmailAddress, OtherInfo, UserName
 
 USERS_PRIMARY_KEY: Final = "users_pkey"
@@ -70,3 +75,33 @@ users = Table(
     CheckConstraint("version >= 1", name=VERSION_CHECK),
 )
 """One row per user. ``version`` starts at 1 and the repository adds 1 on every change."""
+
+IDEMPOTENCY_KEYS_PRIMARY_KEY: Final = "idempotency_keys_pkey"
+IDEMPOTENCY_KEY_LENGTH_CHECK: Final = "idempotency_keys_key_length"
+IDEMPOTENCY_EXPIRY_INDEX: Final = "idempotency_keys_expires_at"
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", _KEY_TYPE, nullable=False),
+    Column("request_hash", LargeBinary, nullable=False),
+    Column("status", SmallInteger, nullable=False),
+    Column("headers", JSONB, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    # No foreign key: deleting a user must neither cascade here nor pay for a check; the
+    # response recorded for its creation is replayed as it was, for the rest of its retention.
+    Column("user_id", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("key", name=IDEMPOTENCY_KEYS_PRIMARY_KEY),
+    CheckConstraint(
+        f"char_length(key) BETWEEN {IdempotencyKey.MIN_LENGTH} AND {IdempotencyKey.MAX_LENGTH}",
+        name=IDEMPOTENCY_KEY_LENGTH_CHECK,
+    ),
+    Index(IDEMPOTENCY_EXPIRY_INDEX, "expires_at"),
+)
+"""One row per idempotency key: the request's hash and the response recorded for it.
+
+Written in the same transaction as the user it created; ``headers`` is a JSON list of
+``[name, value]`` pairs. Rows past ``expires_at`` are ignored and purged in batches.
+"""

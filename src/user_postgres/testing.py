@@ -121,7 +121,7 @@ class ScratchDatabases:
 
 @asynccontextmanager
 async def empty_repository(database_url: str) -> AsyncIterator[PostgresUserRepository]:
-    """A repository on a migrated database whose users were all removed, ids restarting at 1.
+    """A repository on a migrated database emptied of users and idempotency keys, ids from 1.
 
     Cheap enough to call once per Hypothesis example; the pool lives as long as the block, in
     the running event loop.
@@ -129,7 +129,7 @@ async def empty_repository(database_url: str) -> AsyncIterator[PostgresUserRepos
     engine = create_engine(database_url, _TEST_OPTIONS)
     try:
         async with engine.begin() as connection:
-            await connection.execute(text("TRUNCATE users RESTART IDENTITY"))
+            await connection.execute(text("TRUNCATE users, idempotency_keys RESTART IDENTITY"))
         yield PostgresUserRepository(engine)
     finally:
         await engine.dispose()

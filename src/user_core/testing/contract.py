@@ -25,7 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import run_state_machine_as_test
 
-from user_core.errors import FieldTaken, UserNotFound, VersionMismatch
+from user_core.errors import FieldTaken, IdempotencyKeyReused, UserNotFound, VersionMismatch
+from user_core.idempotency import IdempotencyKey, IdempotentRequest, RecordedResponse
 from user_core.model import EmailAddress, OtherInfo, User, UserChanges, UserDraft, UserName
 from user_core.pagination import Page, PageRequest
 from user_core.ports import UserRepository
@@ -42,6 +43,18 @@ T0 = datetime(2026, 11, 25, 9, 0, 0, 123456, tzinfo=UTC)
 
 def _draft(name: str, email: str | None = None, other: str | None = None) -> UserDraft:
     return UserDraft.parse(name, email, other)
+
+
+def _once(key: str, fingerprint: bytes = b"body") -> IdempotentRequest:
+    return IdempotentRequest(IdempotencyKey(key), fingerprint)
+
+
+def _respond(user: User) -> RecordedResponse:
+    """A response naming the user, as an adapter would record it."""
+    return RecordedResponse(201, (("location", f"/users/{user.id}"),), str(user.id).encode())
+
+
+_DAY = timedelta(days=1)
 
 
 def run(factory: RepositoryFactory, scenario: Callable[[UserRepository], Awaitable[_T]]) -> _T:
@@ -362,6 +375,104 @@ class UserRepositoryContract:
             assert set(original) - deleted <= set(seen), "a user never deleted must be seen"
 
         check()
+
+    def test_add_once_creates_once_and_answers_a_retry_with_the_same_response(
+        self, repository_factory: RepositoryFactory
+    ) -> None:
+        async def scenario(repo: UserRepository) -> tuple[list[RecordedResponse], Page]:
+            draft = _draft("ada")
+            first = await repo.add_once(draft, _once("k-1"), _respond, T0, T0 + _DAY)
+            later = T0 + timedelta(hours=23)
+            retry = await repo.add_once(draft, _once("k-1"), _respond, later, later + _DAY)
+            return [first, retry], await repo.list(PageRequest(with_total=True))
+
+        (first, retry), page = run(repository_factory, scenario)
+        assert retry == first
+        assert page.total == 1
+        assert first == _respond(page.users[0])
+
+    def test_add_once_refuses_a_key_reused_for_another_request(
+        self, repository_factory: RepositoryFactory
+    ) -> None:
+        async def scenario(repo: UserRepository) -> tuple[str, RecordedResponse, Page]:
+            await repo.add_once(_draft("ada"), _once("k-1", b"ada"), _respond, T0, T0 + _DAY)
+            with pytest.raises(IdempotencyKeyReused) as raised:
+                await repo.add_once(_draft("bob"), _once("k-1", b"bob"), _respond, T0, T0 + _DAY)
+            same = await repo.add_once(_draft("ada"), _once("k-1", b"ada"), _respond, T0, T0 + _DAY)
+            return raised.value.key, same, await repo.list(PageRequest(with_total=True))
+
+        key, same, page = run(repository_factory, scenario)
+        assert key == "k-1"
+        assert same == _respond(page.users[0])
+        assert [user.name.value for user in page.users] == ["ada"]
+
+    def test_keys_differ_by_letter_case(self, repository_factory: RepositoryFactory) -> None:
+        async def scenario(repo: UserRepository) -> Page:
+            await repo.add_once(_draft("ada"), _once("key"), _respond, T0, T0 + _DAY)
+            await repo.add_once(_draft("bob"), _once("KEY"), _respond, T0, T0 + _DAY)
+            return await repo.list(PageRequest(with_total=True))
+
+        assert run(repository_factory, scenario).total == 2
+
+    def test_an_expired_key_creates_again(self, repository_factory: RepositoryFactory) -> None:
+        async def scenario(repo: UserRepository) -> tuple[RecordedResponse, RecordedResponse]:
+            first = await repo.add_once(_draft("ada"), _once("k", b"1"), _respond, T0, T0 + _DAY)
+            after = T0 + _DAY  # a record is live strictly before its expiry
+            second = await repo.add_once(_draft("bob"), _once("k", b"2"), _respond, after, after)
+            return first, second
+
+        first, second = run(repository_factory, scenario)
+        assert first != second
+
+    def test_a_failed_creation_records_nothing(self, repository_factory: RepositoryFactory) -> None:
+        async def scenario(repo: UserRepository) -> tuple[RecordedResponse, Page]:
+            ada = await repo.add(_draft("ada"), T0)
+            with pytest.raises(FieldTaken):
+                await repo.add_once(_draft("ADA"), _once("k"), _respond, T0, T0 + _DAY)
+            await repo.delete(ada.id, None)
+            retried = await repo.add_once(_draft("ADA"), _once("k"), _respond, T0, T0 + _DAY)
+            return retried, await repo.list(PageRequest(with_total=True))
+
+        retried, page = run(repository_factory, scenario)
+        assert [user.name.value for user in page.users] == ["ADA"]
+        assert retried == _respond(page.users[0])
+
+    def test_concurrent_add_once_with_one_key_creates_one_user(
+        self, repository_factory: RepositoryFactory
+    ) -> None:
+        async def scenario(
+            repo: UserRepository,
+        ) -> tuple[list[RecordedResponse | BaseException], Page]:
+            results = await asyncio.gather(
+                *(
+                    repo.add_once(_draft("ada"), _once("k"), _respond, T0, T0 + _DAY)
+                    for _ in range(8)
+                ),
+                return_exceptions=True,
+            )
+            return results, await repo.list(PageRequest(with_total=True))
+
+        results, page = run(repository_factory, scenario)
+        assert page.total == 1
+        assert results == [_respond(page.users[0])] * len(results)
+
+    def test_purge_removes_expired_records_in_batches_and_keeps_live_ones(
+        self, repository_factory: RepositoryFactory
+    ) -> None:
+        async def scenario(repo: UserRepository) -> tuple[list[int], RecordedResponse, Page]:
+            for n in range(5):
+                expires = T0 + timedelta(seconds=n)
+                await repo.add_once(_draft(f"u{n}"), _once(f"k{n}"), _respond, T0, expires)
+            now = T0 + timedelta(seconds=3)  # k0, k1, k2 and k3 have expired
+            counts = [await repo.purge_expired(now, 3), await repo.purge_expired(now, 3)]
+            counts.append(await repo.purge_expired(now, 3))
+            live = await repo.add_once(_draft("other"), _once("k4"), _respond, now, now + _DAY)
+            return counts, live, await repo.list(PageRequest(with_total=True))
+
+        counts, live, page = run(repository_factory, scenario)
+        assert counts == [3, 1, 0]
+        assert page.total == 5
+        assert live == _respond(page.users[4])
 
     def test_agrees_with_a_plain_model(self, repository_factory: RepositoryFactory) -> None:
         machine = type(

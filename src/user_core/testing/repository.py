@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from user_core.errors import FieldTaken, UserNotFound, VersionMismatch
+from user_core.errors import FieldTaken, IdempotencyKeyReused, UserNotFound, VersionMismatch
+from user_core.idempotency import IdempotentRequest, RecordedResponse
 from user_core.model import User, UserChanges, UserDraft
 from user_core.pagination import Cursor, Page, PageRequest
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    fingerprint: bytes
+    response: RecordedResponse
+    expires_at: datetime
 
 
 class InMemoryUserRepository:
@@ -19,6 +29,7 @@ class InMemoryUserRepository:
     def __init__(self) -> None:
         self._users: dict[int, User] = {}
         self._last_id = 0
+        self._records: dict[str, _Record] = {}
 
     async def add(self, draft: UserDraft, now: datetime) -> User:
         """See :meth:`UserRepository.add`."""
@@ -35,6 +46,37 @@ class InMemoryUserRepository:
         self._last_id = candidate.id
         self._users[candidate.id] = candidate
         return candidate
+
+    async def add_once(
+        self,
+        draft: UserDraft,
+        request: IdempotentRequest,
+        respond: Callable[[User], RecordedResponse],
+        now: datetime,
+        expires_at: datetime,
+    ) -> RecordedResponse:
+        """See :meth:`UserRepository.add_once`."""
+        key = request.key.value
+        record = self._records.get(key)
+        if record is not None and record.expires_at > now:
+            if record.fingerprint != request.fingerprint:
+                raise IdempotencyKeyReused(key)
+            return record.response
+        response = respond(await self.add(draft, now))  # add does not await: still atomic
+        self._records[key] = _Record(request.fingerprint, response, expires_at)
+        return response
+
+    async def purge_expired(self, now: datetime, limit: int) -> int:
+        """See :meth:`UserRepository.purge_expired`."""
+        expired = [key for key, record in self._records.items() if record.expires_at <= now]
+        for key in expired[:limit]:
+            del self._records[key]
+        return min(len(expired), limit)
+
+    @property
+    def idempotency_keys(self) -> frozenset[str]:
+        """The keys recorded now, expired or not (for tests)."""
+        return frozenset(self._records)
 
     async def get(self, user_id: int) -> User | None:
         """See :meth:`UserRepository.get`."""

@@ -39,7 +39,7 @@ def empty_database_url(shared_database_url: str) -> str:
         engine = create_engine(shared_database_url)
         try:
             async with engine.begin() as connection:
-                await connection.execute(text("TRUNCATE users RESTART IDENTITY"))
+                await connection.execute(text("TRUNCATE users, idempotency_keys RESTART IDENTITY"))
         finally:
             await engine.dispose()
 

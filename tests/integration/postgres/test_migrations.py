@@ -80,7 +80,7 @@ def without_positions_and_alembic(schema: Schema) -> Schema:
 
 
 def test_the_history_is_one_line_from_0001_to_the_head() -> None:
-    assert REVISIONS == ["0001", "0002", "0003", "0004"]
+    assert REVISIONS == ["0001", "0002", "0003", "0004", "0005"]
     assert migrations.head() == REVISIONS[-1]
 
 
