@@ -20,9 +20,10 @@ from user_service.telemetry.tracing import TRACE_ID_KEY
 class RequestTelemetry:
     """Pure ASGI middleware counting and timing every HTTP request, and logging its access line.
 
-    It runs inside the routing's caller, so the route template is read from ``scope["route"]``
-    once the request is answered; a request that matched no route is ``<unmatched>``. A request
-    whose handler raised is counted as the 500 that the catch-all answers.
+    It runs before routing: the route template is read once the request is answered, from
+    ``scope["route"]``, where the router leaves the route it matched (a request that matched none
+    is ``<unmatched>``). A request whose handler raised is counted as the 500 that the catch-all
+    answers.
     """
 
     def __init__(
@@ -37,7 +38,7 @@ class RequestTelemetry:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = 500
+        status = 500  # unless a response starts: an error escaped, and the catch-all answers 500
 
         async def send_noting_status(message: Message) -> None:
             nonlocal status

@@ -85,9 +85,12 @@ def test_without_a_traceparent_a_request_starts_a_trace_and_failed_statements_ar
     assert any(event.name == "exception" for event in insert.events)
 
 
-def test_no_tracing_middleware_is_installed_unless_asked(container: Container) -> None:
+def test_nothing_of_tracing_is_installed_unless_asked(container: Container) -> None:
     app = create_application(container)
 
     names = [layer.cls.__name__ for layer in app.user_middleware]  # type: ignore[attr-defined]
     assert "TracingMiddleware" not in names
     assert container.tracer_provider() is None
+    # No listener on the engine: SQLAlchemy then skips its event machinery for every statement.
+    dispatch = container.engine().sync_engine.dispatch
+    assert len(dispatch.before_cursor_execute) == len(dispatch.after_cursor_execute) == 0
