@@ -1,0 +1,1 @@
+"""Benchmarks of the service: the runner (``make bench``), the floor application, k6 scripts."""

