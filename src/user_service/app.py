@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from user_http import create_app
 from user_service.container import Container
 from user_service.lifecycle import shutdown_on_signals
+from user_service.purge import purging_expired_keys
 
 
 def create_application(container: Container | None = None) -> Starlette:
@@ -22,19 +23,21 @@ def create_application(container: Container | None = None) -> Starlette:
     and stops them at shutdown, closing the connection pool after the last request. From the
     moment the process gets SIGTERM, ``/readyz`` answers 503. Telemetry (metrics at
     ``/metrics``, the access log, traces) is on as the settings and ``OTEL_*`` variables say.
+    Expired idempotency keys are purged in the background (:mod:`user_service.purge`).
     """
     container = Container() if container is None else container
     service = container.user_service()
     engine = container.engine()
     telemetry = container.telemetry()
     shutdown = container.shutdown()
+    purge_interval = container.settings().idempotency_purge_interval_seconds
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await container.init_resources()  # type: ignore[misc]
         try:
             with shutdown_on_signals(shutdown):
-                async with telemetry.running(engine):
+                async with telemetry.running(engine), purging_expired_keys(service, purge_interval):
                     yield
         finally:
             await container.shutdown_resources()  # type: ignore[misc]

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     migrate_on_start: bool = Field(
         default=True, description="Apply pending migrations at start-up (under an advisory lock)."
     )
+    idempotency_purge_interval_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often each process deletes idempotency keys past their 24 hours, in "
+        "batches that never block requests.",
+    )
     shutdown_grace_seconds: float = Field(
         default=20.0, ge=0, description="How long in-flight requests may finish after SIGTERM."
     )
