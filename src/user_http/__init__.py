@@ -12,14 +12,20 @@ through ``create_app(middleware=...)`` (:func:`request_id_of` names the request 
 from user_http._body import MAX_BODY_BYTES
 from user_http._request_id import request_id_of
 from user_http.app import create_app
+from user_http.auth import READ_SCOPE, WRITE_SCOPE, InvalidToken, Principal, TokenVerifier
 from user_http.metrics import MetricsExposition
 from user_http.probes import ReadinessProbe, ShutdownSignal
 
 __all__ = [
     "MAX_BODY_BYTES",
+    "READ_SCOPE",
+    "WRITE_SCOPE",
+    "InvalidToken",
     "MetricsExposition",
+    "Principal",
     "ReadinessProbe",
     "ShutdownSignal",
+    "TokenVerifier",
     "create_app",
     "request_id_of",
 ]

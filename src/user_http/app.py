@@ -13,6 +13,7 @@ from starlette.types import Lifespan
 
 from user_core import UserService
 from user_http._request_id import RequestIdMiddleware
+from user_http.auth import TokenVerifier, protect
 from user_http.docs import DocsEndpoints
 from user_http.errors import exception_handlers
 from user_http.metrics import MetricsEndpoint, MetricsExposition
@@ -33,6 +34,7 @@ def create_app(
     lifespan: Lifespan[Starlette] | None = None,
     middleware: Sequence[Middleware] = (),
     metrics: MetricsExposition | None = None,
+    verifier: TokenVerifier | None = None,
     title: str = "user-service",
     version: str | None = None,
 ) -> Starlette:
@@ -44,6 +46,8 @@ def create_app(
     request inside the request-id middleware, so it sees ``X-Request-ID`` (metrics go here); it
     runs before routing, and from the response's start on ``scope["route"]`` holds the matched
     route (absent when none matched). ``metrics``, when given, is served at ``/metrics``.
+    ``verifier``, when given, turns bearer-token authentication on for the ``/users``
+    operations (see :mod:`user_http.auth`); probes, metrics and the documentation stay open.
     ``title`` and ``version`` describe the API in ``/openapi.json``.
     """
     shutdown = ShutdownSignal() if shutdown is None else shutdown
@@ -54,7 +58,16 @@ def create_app(
         docs,
         None if metrics is None else MetricsEndpoint(metrics),
     )
-    docs.publish(openapi_document(routes, title=title, version=version or _package_version()))
+    if verifier is not None:
+        protect(routes, verifier)
+    docs.publish(
+        openapi_document(
+            routes,
+            title=title,
+            version=version or _package_version(),
+            secured=verifier is not None,
+        )
+    )
     app = Starlette(
         routes=routes,
         middleware=[Middleware(RequestIdMiddleware), *middleware],

@@ -56,6 +56,8 @@ class ProblemType:
 
 
 VALIDATION: Final = ProblemType(400, "validation", "Invalid request")
+UNAUTHORIZED: Final = ProblemType(401, "unauthorized", "Unauthorized", ("WWW-Authenticate",))
+FORBIDDEN: Final = ProblemType(403, "forbidden", "Forbidden", ("WWW-Authenticate",))
 NOT_FOUND: Final = ProblemType(404, "not-found", "Not found")
 METHOD_NOT_ALLOWED: Final = ProblemType(405, "method-not-allowed", "Method not allowed", ("Allow",))
 FIELD_TAKEN: Final = ProblemType(409, "field-taken", "Value already taken")
@@ -85,6 +87,18 @@ class PreconditionFailed(HttpProblem):
     """No entity tag of ``If-Match`` is the user's current one."""
 
 
+class Unauthenticated(HttpProblem):
+    """No bearer token, or one that is not valid; ``challenge`` is the ``WWW-Authenticate``."""
+
+    def __init__(self, detail: str, challenge: str) -> None:
+        super().__init__(detail)
+        self.challenge = challenge
+
+
+class Forbidden(Unauthenticated):
+    """A valid token without the scope the operation needs."""
+
+
 class ServiceNotReady(HttpProblem):
     """The service cannot take traffic: a dependency is not ready, or shutdown has begun."""
 
@@ -96,6 +110,8 @@ PROBLEMS: Final[Mapping[type[Exception], ProblemType]] = {
     VersionMismatch: PRECONDITION_FAILED,
     StorageUnavailable: UNAVAILABLE,
     PreconditionFailed: PRECONDITION_FAILED,
+    Forbidden: FORBIDDEN,
+    Unauthenticated: UNAUTHORIZED,
     ContentTooLarge: CONTENT_TOO_LARGE,
     UnsupportedMediaType: UNSUPPORTED_MEDIA_TYPE,
     IdempotencyKeyReused: IDEMPOTENCY_KEY_REUSED,
@@ -108,6 +124,8 @@ ROUTING_PROBLEMS: Final[Mapping[int, ProblemType]] = {404: NOT_FOUND, 405: METHO
 
 PROBLEM_TYPES: Final = (
     VALIDATION,
+    UNAUTHORIZED,
+    FORBIDDEN,
     NOT_FOUND,
     METHOD_NOT_ALLOWED,
     FIELD_TAKEN,
@@ -175,6 +193,8 @@ async def _on_error(request: Request, exc: Exception) -> Response:
     if kind is None:
         raise exc  # not in the table: a bug, for the catch-all
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if kind is UNAVAILABLE else None
+    if isinstance(exc, Unauthenticated):
+        headers = {"WWW-Authenticate": exc.challenge}
     detail = _STORAGE_DETAIL if isinstance(exc, StorageUnavailable) else str(exc)
     return problem_response(request, kind, detail, _field_problems(exc), headers)
 

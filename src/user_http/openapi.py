@@ -33,6 +33,8 @@ from user_http.schemas import Problem
 OPENAPI_VERSION: Final = "3.1.0"
 ALWAYS_PROBLEMS: Final = (500,)
 BODY_PROBLEMS: Final = (413, 415)
+SECURED_PROBLEMS: Final = (401, 403)
+SECURITY_SCHEME: Final = "bearer"
 
 _Json = dict[str, Any]
 
@@ -156,6 +158,12 @@ HEADERS: Final[Mapping[str, _Json]] = {
         "schema": {"type": "string"},
         "required": True,
     },
+    "WWW-Authenticate": {
+        "description": 'The bearer challenge (RFC 6750), with `error="invalid_token"` or '
+        '`error="insufficient_scope"` and the `scope` needed when a token was sent.',
+        "schema": {"type": "string"},
+        "required": True,
+    },
 }
 """Every response header the document names."""
 
@@ -170,8 +178,14 @@ Users with unique names and emails (compared case-insensitively), optimistic con
 """
 
 
-def openapi_document(routes: Iterable[BaseRoute], *, title: str, version: str) -> _Json:
-    """The OpenAPI 3.1 document of every :class:`ApiRoute` among ``routes``."""
+def openapi_document(
+    routes: Iterable[BaseRoute], *, title: str, version: str, secured: bool = False
+) -> _Json:
+    """The OpenAPI 3.1 document of every :class:`ApiRoute` among ``routes``.
+
+    ``secured``: authentication is on, so the operations that name a scope need a bearer token
+    with it (declared as the ``bearer`` security scheme, with their ``401`` and ``403``).
+    """
     api_routes = [route for route in routes if isinstance(route, ApiRoute)]
     structs = _structs(api_routes)
     refs, schemas = msgspec.json.schema_components(
@@ -181,10 +195,19 @@ def openapi_document(routes: Iterable[BaseRoute], *, title: str, version: str) -
     paths: dict[str, _Json] = {}
     for route in api_routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(
-            route.operation, schema_of
+            route.operation, schema_of, secured
         )
     problem_ref = schema_of[Problem]
     tags = dict.fromkeys(route.operation.tag for route in api_routes)
+    security_schemes = {
+        SECURITY_SCHEME: {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A JWT signed by a key of the configured JWKS, with the scopes each "
+            "operation names (`users:read`, `users:write`).",
+        }
+    }
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": title, "version": version, "description": _DESCRIPTION},
@@ -212,13 +235,16 @@ def openapi_document(routes: Iterable[BaseRoute], *, title: str, version: str) -
                 }
                 for kind in PROBLEM_TYPES
             },
+            **({"securitySchemes": security_schemes} if secured else {}),
         },
     }
 
 
-def problem_statuses(operation: Operation) -> tuple[int, ...]:
+def problem_statuses(operation: Operation, secured: bool = False) -> tuple[int, ...]:
     """Every status the operation answers with a problem body, in ascending order."""
     implied = ALWAYS_PROBLEMS + (BODY_PROBLEMS if operation.body is not None else ())
+    if secured and operation.scope is not None:
+        implied += SECURED_PROBLEMS
     return tuple(sorted({*operation.problems, *implied}))
 
 
@@ -231,11 +257,13 @@ def _structs(routes: Iterable[ApiRoute]) -> list[type[Struct]]:
     return list(found)
 
 
-def _operation(operation: Operation, schema_of: Mapping[type[Struct], _Json]) -> _Json:
+def _operation(
+    operation: Operation, schema_of: Mapping[type[Struct], _Json], secured: bool
+) -> _Json:
     responses: _Json = {
         str(status): _reply(reply, schema_of) for status, reply in operation.replies.items()
     }
-    for status in problem_statuses(operation):
+    for status in problem_statuses(operation, secured):
         responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
     document: _Json = {
         "operationId": operation.operation_id,
@@ -247,6 +275,8 @@ def _operation(operation: Operation, schema_of: Mapping[type[Struct], _Json]) ->
             for name in (*operation.parameters, "RequestId")
         ],
     }
+    if secured and operation.scope is not None:
+        document["security"] = [{SECURITY_SCHEME: [operation.scope]}]
     if operation.body is not None:
         schema = _schema(operation.body, schema_of)
         document["requestBody"] = {

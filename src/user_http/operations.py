@@ -57,6 +57,8 @@ class Operation:
     """Names of parameters in the document's ``components`` (``X-Request-ID`` is added to all)."""
     body: type[Struct] | None = None
     body_media_types: tuple[str, ...] = (JSON,)
+    scope: str | None = None
+    """The token scope the operation needs when authentication is on; ``None``: always open."""
 
 
 class ApiRoute(Route):

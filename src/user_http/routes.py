@@ -6,6 +6,7 @@ from typing import Final
 
 from user_http._body import MERGE_PATCH_MEDIA_TYPES
 from user_http._responses import JSON
+from user_http.auth import READ_SCOPE, WRITE_SCOPE
 from user_http.docs import DocsEndpoints
 from user_http.metrics import MetricsEndpoint
 from user_http.operations import ApiRoute, Link, Operation, Reply
@@ -57,6 +58,7 @@ def route_table(
                 problems=(400, 409, 422, 503),
                 parameters=("IdempotencyKey",),
                 body=UserInput,
+                scope=WRITE_SCOPE,
             ),
         ),
         ApiRoute(
@@ -81,6 +83,7 @@ def route_table(
                 },
                 problems=(400, 503),
                 parameters=("Limit", "Offset", "Cursor", "NameFilter", "EmailFilter", "Total"),
+                scope=READ_SCOPE,
             ),
         ),
         ApiRoute(
@@ -98,6 +101,7 @@ def route_table(
                 },
                 problems=(400, 404, 503),
                 parameters=("UserId", "IfNoneMatch"),
+                scope=READ_SCOPE,
             ),
         ),
         ApiRoute(
@@ -113,6 +117,7 @@ def route_table(
                 problems=(400, 404, 409, 412, 503),
                 parameters=("UserId", "IfMatch"),
                 body=UserInput,
+                scope=WRITE_SCOPE,
             ),
         ),
         ApiRoute(
@@ -130,6 +135,7 @@ def route_table(
                 parameters=("UserId", "IfMatch"),
                 body=UserMergePatch,
                 body_media_types=tuple(sorted(MERGE_PATCH_MEDIA_TYPES, reverse=True)),
+                scope=WRITE_SCOPE,
             ),
         ),
         ApiRoute(
@@ -144,6 +150,7 @@ def route_table(
                 {204: Reply("Deleted.")},
                 problems=(400, 404, 412, 503),
                 parameters=("UserId", "IfMatch"),
+                scope=WRITE_SCOPE,
             ),
         ),
         ApiRoute(

@@ -23,7 +23,8 @@ def create_application(container: Container | None = None) -> Starlette:
     and stops them at shutdown, closing the connection pool after the last request. From the
     moment the process gets SIGTERM, ``/readyz`` answers 503. Telemetry (metrics at
     ``/metrics``, the access log, traces) is on as the settings and ``OTEL_*`` variables say.
-    Expired idempotency keys are purged in the background (:mod:`user_service.purge`).
+    Expired idempotency keys are purged in the background (:mod:`user_service.purge`). With
+    ``auth_jwks`` set, the ``/users`` operations need a bearer token (:mod:`user_service.auth`).
     """
     container = Container() if container is None else container
     service = container.user_service()
@@ -49,4 +50,5 @@ def create_application(container: Container | None = None) -> Starlette:
         lifespan=lifespan,
         middleware=telemetry.middleware(),
         metrics=telemetry.metrics,
+        verifier=container.token_verifier(),
     )

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from user_core import SystemClock, UserService
 from user_http import ShutdownSignal
 from user_postgres import EngineOptions, PostgresUserRepository, create_engine, migrations
+from user_service.auth import verifier_from_settings
 from user_service.readiness import DatabaseReadiness
 from user_service.settings import Settings
 from user_service.telemetry import Telemetry, service_version
@@ -92,4 +93,6 @@ class Container(containers.DeclarativeContainer):
     user_service = providers.Singleton(UserService, repository=repository, clock=clock)
 
     readiness = providers.Singleton(DatabaseReadiness, engine=engine)
+    # None (authentication off) unless settings.auth_jwks names a JWKS.
+    token_verifier = providers.Singleton(verifier_from_settings, settings)
     shutdown = providers.Singleton(ShutdownSignal)

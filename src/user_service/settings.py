@@ -86,6 +86,19 @@ class Settings(BaseSettings):
         default=20.0, ge=0, description="How long in-flight requests may finish after SIGTERM."
     )
 
+    auth_jwks: str | None = Field(
+        default=None,
+        description="Turns bearer-token authentication on: a JWKS file path or https:// URL "
+        "(read at start-up) whose keys sign the accepted JWTs. Off when unset: then only the "
+        "cluster's network policy protects the API.",
+    )
+    auth_audience: str = Field(
+        default="user-service", description="The `aud` that accepted tokens must carry."
+    )
+    auth_issuer: str | None = Field(
+        default=None, description="The `iss` that accepted tokens must carry; unset: any."
+    )
+
     @property
     def uses_embedded_database(self) -> bool:
         """No database URL was configured."""
