@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Final
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import exc as sa_exc
 
 from user_core.errors import FieldTaken, StorageUnavailable, UserServiceError
@@ -51,14 +52,23 @@ def translate(error: BaseException) -> UserServiceError | None:
     """The domain error that ``error`` means, or ``None`` if it means a bug."""
     if isinstance(error, sa_exc.TimeoutError):  # no pooled connection free within pool_timeout
         return StorageUnavailable("no database connection became free in time")
-    if isinstance(error, sa_exc.DBAPIError):
+    # Raised through SQLAlchemy's execution layer, or by the driver itself (statements that the
+    # repository runs on the asyncpg connection directly).
+    if isinstance(error, sa_exc.DBAPIError | asyncpg.PostgresError):
         sqlstate = _find(error, "sqlstate")
         if sqlstate == _UNIQUE_VIOLATION:
             field = _FIELD_BY_CONSTRAINT.get(_find(error, "constraint_name") or "")
             return None if field is None else FieldTaken(field)
-        if error.connection_invalidated or _means_unavailable(sqlstate):
+        invalidated = isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
+        if invalidated or _means_unavailable(sqlstate):
             return StorageUnavailable(f"database unavailable (SQLSTATE {sqlstate})")
         return None
+    # The driver's own complaints about the connection's state (closed, or left mid-operation by
+    # a server that ended it); DataError is an argument the driver refused, a bug.
+    if isinstance(
+        error, asyncpg.InterfaceError | asyncpg.exceptions.InternalClientError
+    ) and not isinstance(error, asyncpg.DataError):
+        return StorageUnavailable(f"database connection lost: {type(error).__name__}")
     # Raised by the driver itself while connecting: refused, no such socket, connect timeout
     # (TimeoutError is an OSError).
     if isinstance(error, OSError):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from time import perf_counter
 from typing import Any, Protocol
 
-from sqlalchemy import CursorResult, Executable, Row
+from asyncpg import PostgresError  # type: ignore[import-untyped]
+from sqlalchemy import CursorResult, Executable
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from user_core.errors import IdempotencyKeyReused, UserNotFound, VersionMismatch
@@ -15,6 +17,7 @@ from user_core.idempotency import IdempotentRequest, RecordedResponse
 from user_core.model import User, UserChanges, UserDraft
 from user_core.pagination import Cursor, Page, PageRequest
 from user_postgres import _statements as sql
+from user_postgres._driver import StatementCache, driver_connection
 from user_postgres._errors import TranslateErrors
 from user_postgres._rows import changed_columns, draft_columns, user_from_row
 
@@ -22,6 +25,8 @@ _BIGINT_MAX = 2**63 - 1
 _translate_errors = TranslateErrors()
 
 _Execute = Callable[[AsyncConnection, Executable, Mapping[str, Any]], Awaitable[CursorResult[Any]]]
+_Run = Callable[[Executable, Mapping[str, Any]], Awaitable[Sequence[Any]]]
+"""Runs one statement on a checked-out connection; its rows."""
 
 
 class StatementObserver(Protocol):
@@ -49,10 +54,19 @@ class PostgresUserRepository:
 
     An ``observer``, if given, times every statement (for metrics): a couple of clock readings,
     far cheaper than listening to the engine's events, which slows every statement down.
+
+    Single statements run on the asyncpg connection itself (see :mod:`user_postgres._driver`):
+    SQLAlchemy's execution layer cost more CPU than the round trip. While something listens to
+    the engine's cursor events (statement spans when tracing), they run through SQLAlchemy, so
+    that the listeners see them; so do transactions (idempotent creation, a counted page).
     """
 
     def __init__(self, engine: AsyncEngine, observer: StatementObserver | None = None) -> None:
         self._execute = _execute if observer is None else _timed(observer)
+        self._observer = observer
+        self._pool = engine
+        self._compiled = StatementCache(engine.dialect)
+        self._cursor_events = engine.sync_engine.dispatch.before_cursor_execute
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         # Idempotent creation writes the user and the key's record in one transaction; READ
         # COMMITTED lets its look-up, made once the key is held, see what the last holder wrote.
@@ -62,13 +76,23 @@ class PostgresUserRepository:
             isolation_level="REPEATABLE READ", postgresql_readonly=True
         )
 
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[_Run]:
+        """A pooled connection, as a function running one statement on it at a time."""
+        if self._cursor_events:
+            async with self._engine.connect() as connection:
+                yield _SqlAlchemyRun(connection, self._execute)
+            return
+        async with self._pool.connect() as connection:
+            yield _DriverRun(connection, self._compiled, self._observer)
+
     async def add(self, draft: UserDraft, now: datetime) -> User:
         """See :meth:`UserRepository.add`."""
         parameters = draft_columns(draft)
         parameters["created_at"] = now
         with _translate_errors:
-            async with self._engine.connect() as connection:
-                row = (await self._execute(connection, sql.INSERT, parameters)).one()
+            async with self._connection() as run:
+                row = (await run(sql.INSERT, parameters))[0]
         return user_from_row(row)
 
     async def add_once(
@@ -136,10 +160,9 @@ class PostgresUserRepository:
         if not _fits_bigint(user_id):
             return None
         with _translate_errors:
-            async with self._engine.connect() as connection:
-                result = await self._execute(connection, sql.SELECT_BY_ID, {"user_id": user_id})
-                row = result.one_or_none()
-        return None if row is None else user_from_row(row)
+            async with self._connection() as run:
+                rows = await run(sql.SELECT_BY_ID, {"user_id": user_id})
+        return user_from_row(rows[0]) if rows else None
 
     async def update(
         self, user_id: int, changes: UserChanges, expected_version: int | None, now: datetime
@@ -148,21 +171,17 @@ class PostgresUserRepository:
         parameters = changed_columns(changes)
         parameters["updated_at"] = now
         with _translate_errors:
-            async with self._engine.connect() as connection:
+            async with self._connection() as run:
                 statement = sql.UPDATE if expected_version is None else sql.UPDATE_IF_VERSION
-                row = await _write_one(
-                    self._execute, connection, statement, user_id, expected_version, parameters
-                )
+                row = await _write_one(run, statement, user_id, expected_version, parameters)
         return user_from_row(row)
 
     async def delete(self, user_id: int, expected_version: int | None) -> None:
         """See :meth:`UserRepository.delete`."""
         with _translate_errors:
-            async with self._engine.connect() as connection:
+            async with self._connection() as run:
                 statement = sql.DELETE if expected_version is None else sql.DELETE_IF_VERSION
-                await _write_one(
-                    self._execute, connection, statement, user_id, expected_version, {}
-                )
+                await _write_one(run, statement, user_id, expected_version, {})
 
     async def list(self, request: PageRequest) -> Page:
         """See :meth:`UserRepository.list`."""
@@ -186,8 +205,8 @@ class PostgresUserRepository:
                     counted = await self._execute(connection, sql.COUNT[filters], parameters)
                     total = counted.scalar_one()
             else:
-                async with self._engine.connect() as connection:
-                    rows = (await self._execute(connection, sql.PAGE[filters], parameters)).all()
+                async with self._connection() as run:
+                    rows = await run(sql.PAGE[filters], parameters)
         users = [user_from_row(row) for row in rows[: request.limit]]
         more = len(rows) > request.limit
         return Page(users=users, next_cursor=Cursor(users[-1].id) if more else None, total=total)
@@ -213,14 +232,64 @@ def _timed(observer: StatementObserver) -> _Execute:
     return execute
 
 
+class _SqlAlchemyRun:
+    """Statements through SQLAlchemy's execution layer, which its event listeners see."""
+
+    __slots__ = ("_connection", "_execute")
+
+    def __init__(self, connection: AsyncConnection, execute: _Execute) -> None:
+        self._connection = connection
+        self._execute = execute
+
+    async def __call__(self, statement: Executable, parameters: Mapping[str, Any]) -> Sequence[Any]:
+        return (await self._execute(self._connection, statement, parameters)).all()
+
+
+class _DriverRun:
+    """Statements on the asyncpg connection under a checked-out SQLAlchemy connection."""
+
+    __slots__ = ("_compiled", "_connection", "_driver", "_observer")
+
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        compiled: StatementCache,
+        observer: StatementObserver | None,
+    ) -> None:
+        self._connection = connection
+        self._driver = driver_connection(connection)
+        self._compiled = compiled
+        self._observer = observer
+
+    async def __call__(self, statement: Executable, parameters: Mapping[str, Any]) -> Sequence[Any]:
+        compiled = self._compiled.get(statement, parameters)
+        started = perf_counter()
+        try:
+            rows: Sequence[Any] = await self._driver.fetch(
+                compiled.sql, *compiled.arguments(parameters)
+            )
+        except PostgresError as error:
+            if error.sqlstate.startswith("08"):  # the connection is gone
+                await self._connection.invalidate(error)
+            raise
+        except BaseException as error:
+            # Lost, timed out or cancelled mid-statement: the connection's state is unknown, so
+            # the pool must not hand it out again.
+            await self._connection.invalidate(error if isinstance(error, Exception) else None)
+            raise
+        finally:
+            if self._observer is not None:
+                self._observer(compiled.operation, perf_counter() - started)
+        return rows
+
+
 async def _write_one(
-    execute: _Execute,
-    connection: AsyncConnection,
+    run: _Run,
     statement: Executable,
     user_id: int,
     expected_version: int | None,
     parameters: dict[str, Any],
-) -> Row[*tuple[Any, ...]]:
+) -> Any:
     """Run a conditional write of one user; return its RETURNING row, or raise why there is none.
 
     Not found takes precedence over a version mismatch, which takes precedence over a taken name
@@ -233,12 +302,13 @@ async def _write_one(
         parameters["user_id"] = user_id
         if expected_version is not None:
             parameters["expected_version"] = expected_version
-        row = (await execute(connection, statement, parameters)).one_or_none()
-        if row is not None:
-            return row
+        rows = await run(statement, parameters)
+        if rows:
+            return rows[0]
     actual = None
     if _fits_bigint(user_id):
-        actual = (await execute(connection, sql.SELECT_VERSION, {"user_id": user_id})).scalar()
+        versions = await run(sql.SELECT_VERSION, {"user_id": user_id})
+        actual = versions[0][0] if versions else None
     if actual is None or expected_version is None:
         raise UserNotFound(user_id)
     raise VersionMismatch(user_id, expected_version, actual)
