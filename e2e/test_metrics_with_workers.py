@@ -53,6 +53,11 @@ def two_workers(
     }
     running = start_server(environment, log, "--workers", "2")
     try:
+        # One worker answers /readyz as soon as it is up; wait for the other too.
+        deadline = time.monotonic() + 60
+        while log.read_text().count("Application startup complete.") < 2:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
         yield running
     finally:
         status = running.stop()
@@ -129,7 +134,10 @@ def test_live_gauges_are_summed_over_the_workers(two_workers: RunningServer) -> 
 
 def test_every_line_the_server_writes_is_json(two_workers: RunningServer) -> None:
     httpx.get(f"{two_workers.base_url}/livez", headers={"X-Request-ID": "find-me"}, timeout=10)
-    time.sleep(0.2)
+    deadline = time.monotonic() + 5  # access lines are flushed within a tenth of a second
+    while "find-me" not in two_workers.log.read_text():
+        assert time.monotonic() < deadline, "no access line"
+        time.sleep(0.05)
 
     lines: list[dict[str, Any]] = [
         json.loads(line) for line in two_workers.log.read_text().splitlines()

@@ -111,6 +111,9 @@ def test_spans_reach_an_otlp_collector(traced_server: RunningServer, collector: 
     assert request.kind == Span.SPAN_KIND_SERVER
     (statement,) = [span for span in collector.spans if span.parent_span_id == request.span_id]
     assert statement.name == "get_user"
+    while '"route":"/users/{id}"' not in traced_server.log.read_text():
+        assert time.monotonic() < deadline, "no access line"
+        time.sleep(0.05)
     lines = [json.loads(line) for line in traced_server.log.read_text().splitlines()]
     (access,) = [line for line in lines if line.get("route") == "/users/{id}"]
     assert access["trace_id"] == TRACE_ID

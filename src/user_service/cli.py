@@ -27,6 +27,10 @@ from user_service.telemetry.multiprocess import shared_metrics_directory
 from user_service.telemetry.tracing import tracing_requested
 
 _APP_FACTORY = "user_service.app:create_application"
+# uvicorn kills a worker that has not answered its supervisor for this long, and its default (5 s)
+# is shorter than a worker's start on a busy or CPU-limited machine: it would be killed while it
+# imports, again and again.
+_WORKER_HEALTHCHECK_SECONDS = 60
 _logger = logging.getLogger("user_service")
 
 
@@ -100,6 +104,7 @@ def _serve(arguments: argparse.Namespace) -> None:
             loop="uvloop" if sys.platform != "win32" else "asyncio",
             http="httptools",
             timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
+            timeout_worker_healthcheck=_WORKER_HEALTHCHECK_SECONDS,
             server_header=False,
         )
 

@@ -100,7 +100,7 @@ class Telemetry:
 
     @asynccontextmanager
     async def running(self, engine: AsyncEngine) -> AsyncIterator[None]:
-        """While the app serves: share the pool's state with other workers; then flush spans."""
+        """While the app serves: share the pool's state with other workers; then flush output."""
         sampler = None
         metrics = self.metrics
         if metrics is not None and metrics.multiprocess_dir is not None:
@@ -115,6 +115,8 @@ class Telemetry:
                     await sampler
             if metrics is not None and metrics.multiprocess_dir is not None:
                 forget_this_process(metrics.multiprocess_dir)
+            if self.access_log is not None:
+                self.access_log.flush()
             if self.tracer_provider is not None:
                 await run_in_threadpool(self.tracer_provider.force_flush, SPAN_FLUSH_MILLISECONDS)
 
