@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -16,7 +17,12 @@ from user_core import User, UserService
 from user_core.testing import FixedClock, InMemoryUserRepository
 from user_http import create_app
 from user_service.telemetry import Telemetry
-from user_service.telemetry.logging import access_log, structured_formatter
+from user_service.telemetry.logging import (
+    FLUSH_SECONDS,
+    JsonAccessLog,
+    access_log,
+    structured_formatter,
+)
 
 ACCESS_KEYS = {"event", "level", "timestamp", "logger", "method", "route", "status"} | {
     "duration_ms",
@@ -137,3 +143,38 @@ def test_console_lines_are_for_people(service: UserService) -> None:
 @pytest.mark.parametrize("level", ["warning", "error"])
 def test_no_access_log_is_built_when_its_level_is_hidden(level: str) -> None:
     assert access_log(level=level, log_format="json") is None  # type: ignore[arg-type]
+
+
+class CountingStream(io.StringIO):
+    """A stream that counts its flushes."""
+
+    flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        super().flush()
+
+
+def test_lines_of_a_busy_moment_leave_in_one_flush_soon_after() -> None:
+    stream = CountingStream()
+    log = JsonAccessLog(stream)
+
+    async def busy_moment() -> int:
+        for number in range(3):
+            log.record("GET", "/livez", 200, 0.001, f"req-{number}", None)
+        flushed_at_once = stream.flushes
+        await asyncio.sleep(FLUSH_SECONDS * 2)
+        return flushed_at_once
+
+    assert asyncio.run(busy_moment()) == 0
+    assert stream.flushes == 1
+    assert [line["request_id"] for line in lines(stream)] == ["req-0", "req-1", "req-2"]
+
+
+def test_outside_an_event_loop_each_line_is_flushed_at_once() -> None:
+    stream = CountingStream()
+    log = JsonAccessLog(stream)
+
+    log.record("GET", "/livez", 200, 0.001, "req-0", None)
+
+    assert stream.flushes == 1
