@@ -6,7 +6,11 @@ each operation alone (examples, coverage of boundaries and fuzzing), then statef
 of calls that follow the document's links (create, then get, replace, patch, delete, list).
 
 It runs ``st run`` over real TCP against ``user-service serve`` on PostgreSQL, with the project's
-``schemathesis.toml``, a fixed seed and a bounded number of examples. ``make fuzz`` runs the
+``schemathesis.toml``, a fixed seed and a bounded number of examples. The command line is
+schemathesis's most complete runner (coverage phase, stateful phase with inferred links, JSON
+report), it tests what clients meet (uvicorn and httptools included), and its process ends with
+the run; the in-process pytest loader (``schemathesis.pytest.from_fixture``) does not work with
+pytest 9.2. ``make fuzz`` runs the
 same with many more examples and a time budget (``USER_SERVICE_FUZZ_EXAMPLES``,
 ``USER_SERVICE_FUZZ_SECONDS``; ``USER_SERVICE_FUZZ_SEED`` picks another seed). Each run writes
 its figures to ``.cache/reliability/`` for RELIABILITY.md.
