@@ -84,6 +84,7 @@ def service(
 
 @pytest.fixture
 def api(service: RunningServer) -> Iterator[httpx.Client]:
+    """A client of :func:`service` that gives up well after any limit of the service."""
     with httpx.Client(base_url=service.base_url, timeout=CLIENT_TIMEOUT) as client:
         yield client
 
@@ -132,7 +133,9 @@ def _create(client: httpx.Client, name: str, started: float) -> Outcome:
 
 @dataclass
 class Load:
-    """Creates at a steady rate (an open model: one is sent every 1/rate s, answered or not)."""
+    """Creates at a steady rate: one is due every 1/rate s, answered or not, at most
+    :data:`WORKERS` in flight (a request that had to queue counts its time from when it is sent).
+    """
 
     base_url: str
     rate: float
