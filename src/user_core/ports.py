@@ -67,7 +67,8 @@ class UserRepository(Protocol):
     async def purge_expired(self, now: datetime, limit: int) -> int:
         """Remove at most ``limit`` idempotency records expired at ``now``; return how many.
 
-        Never waits for, nor blocks, a creation that holds a key at the same time.
+        Never waits for a creation that holds a key (it skips the records in use), and holds
+        the records it removes only while removing them.
         """
         ...
 

@@ -437,6 +437,22 @@ class UserRepositoryContract:
         assert [user.name.value for user in page.users] == ["ADA"]
         assert retried == _respond(page.users[0])
 
+    def test_a_response_that_cannot_be_made_leaves_neither_user_nor_key(
+        self, repository_factory: RepositoryFactory
+    ) -> None:
+        def broken(user: User) -> RecordedResponse:
+            raise RuntimeError("cannot encode")
+
+        async def scenario(repo: UserRepository) -> tuple[Page, RecordedResponse]:
+            with pytest.raises(RuntimeError):
+                await repo.add_once(_draft("ada"), _once("k"), broken, T0, T0 + _DAY)
+            page = await repo.list(PageRequest(with_total=True))
+            return page, await repo.add_once(_draft("bob"), _once("k"), _respond, T0, T0 + _DAY)
+
+        page, retried = run(repository_factory, scenario)
+        assert page.total == 0
+        assert retried.body != b""
+
     def test_concurrent_add_once_with_one_key_creates_one_user(
         self, repository_factory: RepositoryFactory
     ) -> None:

@@ -62,7 +62,12 @@ class InMemoryUserRepository:
             if record.fingerprint != request.fingerprint:
                 raise IdempotencyKeyReused(key)
             return record.response
-        response = respond(await self.add(draft, now))  # add does not await: still atomic
+        user = await self.add(draft, now)  # add does not await: still atomic
+        try:
+            response = respond(user)
+        except BaseException:
+            del self._users[user.id]  # both or neither
+            raise
         self._records[key] = _Record(request.fingerprint, response, expires_at)
         return response
 
