@@ -159,10 +159,12 @@ class TracingMiddleware:
 
 
 def _request_attributes(scope: Scope) -> dict[str, str | int]:
+    # No url.path nor url.query: they hold whatever the client sent (an email where an id
+    # belongs, list filters by name and email), and a trace leaves the service. The route says
+    # what was asked.
     attributes: dict[str, str | int] = {
         "http.request.method": scope["method"],
         "url.scheme": scope.get("scheme", "http"),
-        "url.path": scope["path"],  # never the query string: filters hold names and emails
         "network.protocol.version": scope.get("http_version", "1.1"),
     }
     server = scope.get("server")
