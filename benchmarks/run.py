@@ -55,6 +55,8 @@ from user_postgres import EmbeddedPostgres
 THROUGHPUT_SCRIPT = Path(__file__).with_name("throughput.js")
 HTTP_HISTOGRAM = "user_service_http_request_duration_seconds"
 DB_HISTOGRAM = "user_service_db_statement_duration_seconds"
+POOL_SIZE = 20
+"""Database connections of the service and of the floor, alike."""
 
 
 @dataclass
@@ -466,7 +468,14 @@ def _profile(service: RunningServer, arguments: argparse.Namespace, plan: CpuPla
 def _start_service(
     stack: ExitStack, database_url: str, workers: int, results: Path, stamp: str, plan: CpuPlan
 ) -> RunningServer:
-    environment = {"USER_SERVICE_DATABASE_URL": database_url}
+    environment = {
+        "USER_SERVICE_DATABASE_URL": database_url,
+        # As many connections as the floor's pool, and no overflow: SQLAlchemy closes an overflow
+        # connection as soon as it is returned, so more concurrent requests than pool_size open
+        # and close a PostgreSQL connection (a backend process) per request.
+        "USER_SERVICE_POOL_SIZE": str(POOL_SIZE),
+        "USER_SERVICE_POOL_MAX_OVERFLOW": "0",
+    }
     arguments = ["--workers", str(workers)] if workers > 1 else []
     server = start_server(environment, results / f"service-{stamp}.log", *arguments)
     stack.callback(server.stop)
@@ -487,7 +496,11 @@ def _start_floor(
     with log.open("w") as output:
         process = subprocess.Popen(
             command,
-            env={**os.environ, "USER_SERVICE_DATABASE_URL": database_url},
+            env={
+                **os.environ,
+                "USER_SERVICE_DATABASE_URL": database_url,
+                "FLOOR_POOL_SIZE": str(POOL_SIZE),
+            },
             stdout=output,
             stderr=subprocess.STDOUT,
             text=True,
