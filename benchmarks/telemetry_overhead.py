@@ -1,10 +1,11 @@
 """What telemetry costs: throughput of the real server with metrics and logging on, and off.
 
 Two ``user-service serve`` processes (one worker each) share one database: one with metrics and
-the JSON access log on (its lines go to a file, as a container's stdout goes to a pipe), one with
-both off; tracing is off in both, as it is unless ``OTEL_*`` variables ask for it. A small
-keep-alive HTTP/1.1 client loads them in turn, in alternating order, for several rounds, with
-the same requests, and the median throughputs are compared. The CPU time each server spends
+the JSON access log on, one with both off. Each writes its stdout to a pipe that a thread here
+copies to a file, as a container runtime reads a container's output. Tracing is off in both, as
+it is unless ``OTEL_*`` variables ask for it. A small keep-alive HTTP/1.1 client loads them in
+turn, in alternating order, for several rounds, with the same requests, and the median
+throughputs are compared. The CPU time each server spends
 per request (from ``/proc``) is shown beside them: it is steadier than throughput when other
 work shares the machine.
 
@@ -24,12 +25,14 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -125,14 +128,20 @@ def _serving(name: str, settings: dict[str, str], database_url: str, log: Path) 
     for variable in [name for name in environment if name.startswith("OTEL_")]:
         del environment[variable]  # traces off in both
     command = [sys.executable, "-m", "user_service", "serve", "--port", str(port)]
+    process = subprocess.Popen(
+        command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert process.stdout is not None
     with log.open("wb") as output:
-        process = subprocess.Popen(command, env=environment, stdout=output, stderr=output)
-    try:
-        _wait_ready(port, process)
-        yield Server(name, port, process)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
+        copier = threading.Thread(target=shutil.copyfileobj, args=(process.stdout, output))
+        copier.start()
+        try:
+            _wait_ready(port, process)
+            yield Server(name, port, process)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+            copier.join()
 
 
 def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
