@@ -94,6 +94,8 @@ class Stage:
     dropped: int = 0
     service_cpu: float = 0.0
     """Cores the service used on average (1.0 = one core busy)."""
+    service_cpu_ms_per_request: float = 0.0
+    """The service's CPU time over every request it answered, seeding included."""
     service_rss_mb: float = 0.0
     server_mean_ms: float = 0.0
     db_mean_ms: float = 0.0
@@ -108,11 +110,20 @@ class Comparison:
     op: str
     floor_rps: list[float] = field(default_factory=list)
     service_rps: list[float] = field(default_factory=list)
+    floor_cpu_ms: list[float] = field(default_factory=list)
+    """The floor's CPU time per request, per round."""
+    service_cpu_ms: list[float] = field(default_factory=list)
 
     @property
     def fraction(self) -> float:
         """The service's median throughput as a fraction of the floor's."""
         return statistics.median(self.service_rps) / statistics.median(self.floor_rps)
+
+    @property
+    def cpu_fraction(self) -> float:
+        """Requests per CPU second of the service, as a fraction of the floor's: the throughput
+        ratio each would reach with a core of its own, whatever limits the load generator."""
+        return statistics.median(self.floor_cpu_ms) / statistics.median(self.service_cpu_ms)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -148,7 +159,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.floor:
             floor = _start_floor(stack, database_url, results, stamp, plan)
             comparisons = _compare(service, floor, arguments, plan)
-            report["floor"] = [{**asdict(c), "fraction": round(c.fraction, 3)} for c in comparisons]
+            report["floor"] = [
+                {
+                    **asdict(c),
+                    "fraction": round(c.fraction, 3),
+                    "cpu_fraction": round(c.cpu_fraction, 3),
+                }
+                for c in comparisons
+            ]
     if arguments.scaling:
         report["scaling"] = _scaling(arguments, results, stamp)
     report["load_after"] = os.getloadavg()
@@ -217,7 +235,8 @@ def _walk(
             f"{rate:>7} rpm: achieved {stage.achieved_rpm:>9.0f} rpm, p50 {stage.p50_ms:.2f} "
             f"p95 {stage.p95_ms:.2f} p99 {stage.p99_ms:.2f} max {stage.max_ms:.1f} ms, "
             f"failed {stage.failed:.4f}, dropped {stage.dropped}, service CPU "
-            f"{stage.service_cpu:.2f}, RSS {stage.service_rss_mb:.0f} MB, server mean "
+            f"{stage.service_cpu:.2f} ({stage.service_cpu_ms_per_request:.2f} ms a request), "
+            f"RSS {stage.service_rss_mb:.0f} MB, server mean "
             f"{stage.server_mean_ms:.2f} ms, DB {stage.db_ms_per_request:.2f} ms/request",
             flush=True,
         )
@@ -273,6 +292,7 @@ def _run_stage(
         bad_answers=int(metrics.get("bad_answers", {}).get("values", {}).get("count", 0)),
         dropped=int(metrics["dropped_iterations"]["values"]["count"]),
         service_cpu=cpu / wall,
+        service_cpu_ms_per_request=1000 * cpu / max(1.0, load_requests + arguments.users),
         service_rss_mb=peak_rss,
         server_mean_ms=1000 * server[1] / server[0] if server[0] else 0.0,
         db_mean_ms=1000 * database[1] / database[0] if database[0] else 0.0,
@@ -358,12 +378,25 @@ def _compare(
             if round_ % 2:
                 order.reverse()
             for name, server in order:
+                process = psutil.Process(server.process.pid)
+                before = _tree_cpu(process)
                 rps = _throughput(
                     server, op, arguments.connections, arguments.compare_duration, plan
                 )
-                (comparison.floor_rps if name == "floor" else comparison.service_rps).append(rps)
-                print(f"{op} on the {name}: {rps:.0f} requests/s", flush=True)
-        print(f"{op}: the service reaches {comparison.fraction:.0%} of the floor", flush=True)
+                requests = rps * _seconds(arguments.compare_duration)
+                cpu_ms = 1000 * (_tree_cpu(process) - before) / requests
+                if name == "floor":
+                    comparison.floor_rps.append(rps)
+                    comparison.floor_cpu_ms.append(cpu_ms)
+                else:
+                    comparison.service_rps.append(rps)
+                    comparison.service_cpu_ms.append(cpu_ms)
+                print(f"{op} on the {name}: {rps:.0f}/s, {cpu_ms:.3f} CPU ms each", flush=True)
+        print(
+            f"{op}: the service reaches {comparison.fraction:.0%} of the floor's throughput, "
+            f"{comparison.cpu_fraction:.0%} of its requests per CPU second",
+            flush=True,
+        )
         comparisons.append(comparison)
     return comparisons
 
@@ -662,15 +695,17 @@ def _record(report: dict[str, Any], chart: Path) -> None:
         "work on the machine shares its CPUs).",
         "",
         "| offered rpm | duration | achieved rpm | p50 ms | p95 ms | p99 ms | max ms | failed "
-        "| dropped | service CPU | RSS MB | server mean ms | DB ms/request | pass |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| dropped | service CPU | CPU ms/request | RSS MB | server mean ms | DB ms/request "
+        "| pass |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in report["stages"]:
         lines.append(
             f"| {s['offered_rpm']} | {s['duration']} | {s['achieved_rpm']:.0f} | "
             f"{s['p50_ms']:.2f} | "
             f"{s['p95_ms']:.2f} | {s['p99_ms']:.2f} | {s['max_ms']:.1f} | {s['failed']:.4f} | "
-            f"{s['dropped']} | {s['service_cpu']:.2f} | {s['service_rss_mb']:.0f} | "
+            f"{s['dropped']} | {s['service_cpu']:.2f} | {s['service_cpu_ms_per_request']:.2f} | "
+            f"{s['service_rss_mb']:.0f} | "
             f"{s['server_mean_ms']:.2f} | {s['db_ms_per_request']:.2f} | "
             f"{'yes' if s['passed'] else 'no'} |"
         )
@@ -682,7 +717,10 @@ def _record(report: dict[str, Any], chart: Path) -> None:
             f"{report['arguments']['compare_duration']} a round): floor "
             f"{_rates(comparison['floor_rps'])} requests/s, service "
             f"{_rates(comparison['service_rps'])}; "
-            f"the service reaches **{comparison['fraction']:.0%}** of the floor (medians)."
+            f"the service reaches **{comparison['fraction']:.0%}** of the floor (medians). "
+            f"CPU per request: floor {_rates(comparison['floor_cpu_ms'], 3)} ms, service "
+            f"{_rates(comparison['service_cpu_ms'], 3)} ms: per CPU second the service answers "
+            f"**{comparison['cpu_fraction']:.0%}** of the floor's requests."
         )
     if "scaling" in report:
         scaling = report["scaling"]
@@ -702,8 +740,8 @@ def _record(report: dict[str, Any], chart: Path) -> None:
         output.write("\n".join(lines) + "\n")
 
 
-def _rates(values: list[float]) -> str:
-    return " / ".join(f"{value:.0f}" for value in values)
+def _rates(values: list[float], digits: int = 0) -> str:
+    return " / ".join(f"{value:.{digits}f}" for value in values)
 
 
 def _load(values: Sequence[float]) -> str:

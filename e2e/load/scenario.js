@@ -36,9 +36,10 @@ const MAX_DROPPED = Number(__ENV.MAX_DROPPED || 0);
 const STAGES = parseStages(__ENV.STAGES || "");
 const MIX = parseMix(__ENV.MIX || "get=70,list=10,create=10,replace=5,delete=5");
 const PEAK_RPM = STAGES.length ? Math.max(...STAGES.map((stage) => stage.target)) : RATE;
-// Little's law with a generous latency: rate per second × 50 ms, and room for stalls.
-const VUS = positiveNumber("VUS", Math.max(10, Math.ceil((PEAK_RPM / 60) * 0.05)));
-const MAX_VUS = positiveNumber("MAX_VUS", Math.max(100, VUS * 10));
+// Little's law with a generous latency: rate per second × 100 ms, and room for stalls. Too few
+// pre-allocated users make k6 start more in the middle of the run, which drops iterations.
+const VUS = positiveNumber("VUS", Math.max(20, Math.ceil((PEAK_RPM / 60) * 0.1)));
+const MAX_VUS = positiveNumber("MAX_VUS", Math.max(200, VUS * 10));
 
 const JSON_HEADERS = { "Content-Type": "application/json" };
 const REQUEST_TIMEOUT = "10s";
