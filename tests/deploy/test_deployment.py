@@ -113,7 +113,7 @@ def test_configuration_comes_from_the_config_map(defaults: Rendered) -> None:
         "USER_SERVICE_WORKERS": "1",
         "USER_SERVICE_LOG_LEVEL": "info",
         "USER_SERVICE_POOL_SIZE": "10",
-        "USER_SERVICE_POOL_MAX_OVERFLOW": "5",
+        "USER_SERVICE_POOL_MAX_OVERFLOW": "0",
         "USER_SERVICE_POOL_TIMEOUT_SECONDS": "2",
         "USER_SERVICE_CONNECT_TIMEOUT_SECONDS": "5",
         "USER_SERVICE_STATEMENT_TIMEOUT_MS": "5000",
