@@ -59,7 +59,13 @@ class Settings(BaseSettings):
     )
 
     pool_size: int = Field(default=20, ge=1, description="Connections kept open per worker.")
-    pool_max_overflow: int = Field(default=10, ge=0, description="Extra connections under burst.")
+    pool_max_overflow: int = Field(
+        default=0,
+        ge=0,
+        description="Extra connections under bursts. Each is closed when returned, so under "
+        "sustained load it costs a new PostgreSQL connection per request (see BENCHMARKS.md): "
+        "size pool_size instead.",
+    )
     pool_timeout_seconds: float = Field(
         default=2.0, gt=0, description="Wait for a free connection before answering 503."
     )
