@@ -4,21 +4,23 @@ Two paths with one look. The access log, one line per request, is the hot path: 
 line is encoded straight from a struct (:class:`JsonAccessLog`); for people, structlog renders
 it. Every other line (uvicorn's, the HTTP adapter's catch-all errors with their stack, the
 libraries') goes through the standard library's ``logging``, configured by
-:func:`logging_config` and rendered by structlog's ``ProcessorFormatter``. No line carries a
-request's body, query, name or email.
+:func:`logging_config` and rendered by structlog's ``ProcessorFormatter``. Both write to
+standard output through one :class:`~._output.LineWriter`. No line carries a request's body,
+query, name or email.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
-from typing import Any, Final, Literal, Protocol, TextIO
+from typing import Any, Final, Literal, Protocol, TextIO, cast
 
 import msgspec
 import structlog
 from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
+
+from user_service.telemetry._output import standard_output
 
 LogFormat = Literal["auto", "json", "console"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -34,10 +36,26 @@ _APP_ERROR_ALREADY_LOGGED = "Exception in ASGI application"
 _ALEMBIC_CHATTER = ("Context impl ", "Will assume ")
 
 
-def renders_json(log_format: LogFormat, stream: TextIO | None = None) -> bool:
+class TextSink(Protocol):
+    """Where log lines go: standard output's :class:`~._output.LineWriter`, or any text file."""
+
+    def write(self, text: str, /) -> int:
+        """Take one or more whole lines."""
+        ...
+
+    def flush(self) -> None:
+        """Write out what was taken."""
+        ...
+
+    def isatty(self) -> bool:
+        """Whether a person is reading."""
+        ...
+
+
+def renders_json(log_format: LogFormat, stream: TextSink | None = None) -> bool:
     """Whether lines are JSON: asked for, or ``auto`` and ``stream`` (stdout) is no terminal."""
     if log_format == "auto":
-        return not (stream or sys.stdout).isatty()
+        return not (stream or standard_output()).isatty()
     return log_format == "json"
 
 
@@ -46,7 +64,7 @@ def render_json(logger: WrappedLogger, method_name: str, event_dict: EventDict) 
     return _encoder.encode(event_dict).decode()
 
 
-def _renderer(json: bool, stream: TextIO) -> Processor:
+def _renderer(json: bool, stream: TextSink) -> Processor:
     return render_json if json else structlog.dev.ConsoleRenderer(colors=stream.isatty())
 
 
@@ -122,7 +140,7 @@ class JsonAccessLog:
     flushes them too, in order.
     """
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextSink) -> None:
         self._write = stream.write
         self._flush = stream.flush
         self._now = UtcTimestamps()
@@ -172,9 +190,9 @@ class JsonAccessLog:
 class ConsoleAccessLog:
     """Access lines for people, through structlog's console renderer."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextSink) -> None:
         logger: FilteringBoundLogger = structlog.wrap_logger(
-            structlog.WriteLogger(stream),
+            structlog.WriteLogger(cast(TextIO, stream)),  # it only writes, flushes and locks
             processors=[
                 structlog.processors.add_log_level,
                 _timestamper(json=False),
@@ -211,12 +229,12 @@ class ConsoleAccessLog:
 
 
 def access_log(
-    *, level: LogLevel, log_format: LogFormat, stream: TextIO | None = None
+    *, level: LogLevel, log_format: LogFormat, stream: TextSink | None = None
 ) -> AccessLog | None:
     """The access log writing to ``stream`` (stdout), or ``None`` if ``level`` hides its lines."""
     if logging.getLevelNamesMapping()[level.upper()] > logging.INFO:
         return None
-    stream = stream or sys.stdout
+    stream = stream or standard_output()
     return JsonAccessLog(stream) if renders_json(log_format, stream) else ConsoleAccessLog(stream)
 
 
@@ -241,7 +259,7 @@ def structured_formatter(*, json: bool, trace_context: bool = False) -> logging.
     processors: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if json:
         processors.append(structlog.processors.format_exc_info)
-    processors.append(_renderer(json, sys.stdout))
+    processors.append(_renderer(json, standard_output()))
     return structlog.stdlib.ProcessorFormatter(processors=processors, foreign_pre_chain=pre_chain)
 
 
@@ -287,13 +305,7 @@ def logging_config(
                 "trace_context": trace_context,
             }
         },
-        "handlers": {
-            "stdout": {
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stdout",
-                "formatter": "structured",
-            }
-        },
+        "handlers": {"stdout": {"()": f"{__name__}.stdout_handler", "formatter": "structured"}},
         "loggers": {
             "uvicorn.error": {"filters": ["app_errors_logged_once"]},
             "uvicorn.access": {"handlers": [], "propagate": False},
@@ -303,6 +315,11 @@ def logging_config(
         },
         "root": {"level": level.upper(), "handlers": ["stdout"]},
     }
+
+
+def stdout_handler() -> logging.Handler:
+    """A handler writing to standard output's :class:`~._output.LineWriter`, flushing each line."""
+    return logging.StreamHandler(standard_output())
 
 
 def _drop_color_message(
