@@ -1,16 +1,19 @@
 """What the service tells about itself: Prometheus metrics, OpenTelemetry traces, JSON logs.
 
 The composition root builds one :class:`Telemetry` from the settings and the ``OTEL_*``
-variables; the adapters stay unaware of it. The HTTP adapter takes its middleware and serves its
-metrics at ``/metrics``; the PostgreSQL adapter names each statement's operation, and the
-engine's events do the rest.
+variables; the adapters import no telemetry library. The HTTP adapter takes its middleware and
+serves its metrics at ``/metrics``; the PostgreSQL repository names each statement's operation
+and tells a :class:`user_postgres.StatementObserver` how long each took; spans of statements
+hook the engine's events, only when tracing is on.
 
-- :mod:`.metrics`: metric names, labels and buckets, and their exposition.
-- :mod:`.multiprocess`: metrics shared between worker processes.
+- :mod:`.metrics`: the metrics and their exposition (names in ``_names``; one process counts in
+  ``_local``, several workers share ``_shared``).
+- :mod:`.multiprocess`: the directory that worker processes share.
 - :mod:`.http`: the request middleware (metrics and access line).
-- :mod:`.database`: statement durations and spans.
+- :mod:`.database`: a span per statement.
 - :mod:`.tracing`: the tracer provider from the environment, and the server span middleware.
-- :mod:`.logging`: log lines as JSON or for the console; uvicorn's logging configuration.
+- :mod:`.logging`: log lines as JSON or for the console, through one writer on stdout
+  (``_output``); uvicorn's logging configuration.
 """
 
 from user_service.telemetry.wiring import Telemetry, service_version
