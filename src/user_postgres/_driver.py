@@ -7,9 +7,10 @@ statement is compiled once per set of parameter names to the SQL SQLAlchemy woul
 with asyncpg's own ``fetch``, which keeps it prepared per connection (or, through PgBouncer in
 transaction mode, unnamed, as the engine's connect arguments say).
 
-Only the checked-out connection is borrowed: SQLAlchemy still checks it out, returns it, resets it
-and invalidates it. Statements run in asyncpg's own autocommit mode (no transaction is begun), as
-the repository's single-statement writes want.
+Only the checked-out connection is borrowed: SQLAlchemy's pool still hands it out, takes it back,
+resets it and invalidates it (:func:`checkout`, :func:`checkin`, :func:`invalidate`). Statements
+run in asyncpg's own autocommit mode (no transaction is begun), as the repository's
+single-statement writes want.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from typing import Any, cast
 
 from sqlalchemy import Executable
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
 
 from user_postgres._statements import OPERATION_OPTION
 
@@ -73,11 +77,36 @@ class StatementCache:
         return compiled
 
 
-def driver_connection(connection: AsyncConnection) -> Any:
-    """The asyncpg connection under ``connection``, which must be freshly checked out.
+async def checkout(engine: AsyncEngine) -> PoolProxiedConnection:
+    """A connection from the pool of ``engine``, as ``engine.connect()`` would check it out.
 
-    Reading it is synchronous then: only an invalidated connection would need a reconnect.
+    The driver's errors while connecting are wrapped as ``engine.connect()`` wraps them (a
+    ``DBAPIError``, ``connection_invalidated`` when the database cannot be reached), so that
+    callers see the same exceptions either way.
     """
-    sync = connection.sync_connection
-    assert sync is not None, "the connection has not started"
-    return sync.connection.driver_connection
+    dialect = engine.dialect
+    try:
+        # The pool is read every time: disposing the engine replaces it.
+        return await greenlet_spawn(engine.sync_engine.pool.connect)
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            None,
+            None,
+            error,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=dialect.is_disconnect(error, None, None),
+        ) from error
+
+
+async def checkin(pooled: PoolProxiedConnection) -> None:
+    """Return ``pooled`` to its pool (which resets it, or discards it once invalidated).
+
+    This never waits: no transaction is open on the connection and the pool's queue has room for
+    it, so a cancellation cannot interrupt it halfway.
+    """
+    await greenlet_spawn(pooled.close)
+
+
+async def invalidate(pooled: PoolProxiedConnection, error: Exception | None) -> None:
+    """Close ``pooled``'s connection for good: the pool will open a new one in its place."""
+    await greenlet_spawn(pooled.invalidate, error)
