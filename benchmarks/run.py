@@ -1,14 +1,17 @@
 """``make bench``: the stepped load, the floor comparison and worker scaling, measured in one run.
 
 1. Starts PostgreSQL (embedded in a temporary directory, or ``--database-url``) and
-   ``user-service serve`` with ``--workers``; on a machine with CPUs to spare, pins the service,
-   the database and k6 to separate CPUs (on two CPUs: the service on one, the database and k6 on
-   the other; with more than one worker on two CPUs, nothing is pinned).
+   ``user-service serve`` with ``--workers``; on a machine with a CPU for each, pins the service,
+   the database and k6 to separate CPUs. On two CPUs the stages run unpinned (pinning two of the
+   three parties to one CPU makes them queue behind each other, which shows as latency), and the
+   floor comparison pins the server under test to one CPU and the rest to the other.
 2. Walks the stages of ``e2e/load/scenario.js`` (default mix): first the target hold (30,000 rpm
    for 2 minutes), then 1k, 5k, 10k, 30k, 60k rpm and on by ``--step`` until p99 passes
    ``--p99-ms``, a request fails or k6 cannot keep the rate. For each stage: achieved rate,
-   p50/p95/p99/max, errors, dropped iterations, the service's CPU and peak RSS, and from its
-   ``/metrics`` the server-side mean latency and the database time per statement.
+   p50/p95/p99/max, errors, dropped iterations, the service's CPU and peak RSS, the CPU of
+   PostgreSQL (embedded only) and of k6, how busy the whole machine was, and from the service's
+   ``/metrics`` the server-side mean latency and the database time per request. Those say which
+   resource ran out first.
 3. Measures ``GET /users/{id}`` and ``POST /users`` at full speed (32 connections, closed loop)
    on the service and on the floor application (``benchmarks/floor.py``), alternating, and
    reports the service's throughput as a fraction of the floor's.
@@ -28,6 +31,7 @@ import asyncio
 import json
 import os
 import platform
+import resource
 import shlex
 import statistics
 import subprocess
@@ -97,6 +101,12 @@ class Stage:
     service_cpu_ms_per_request: float = 0.0
     """The service's CPU time over every request it answered, seeding included."""
     service_rss_mb: float = 0.0
+    database_cpu: float | None = None
+    """Cores PostgreSQL used on average (``None``: not measured, a database given by URL)."""
+    k6_cpu: float = 0.0
+    """Cores the load generator used on average, its start and seeding included."""
+    machine_busy: float = 0.0
+    """The share of all the machine's CPU time that was not idle (other work included)."""
     server_mean_ms: float = 0.0
     db_mean_ms: float = 0.0
     db_ms_per_request: float = 0.0
@@ -141,24 +151,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     with ExitStack() as stack:
         plan = _cpu_plan(arguments.workers)
+        compare_plan = _compare_plan(arguments.workers)
         report["cpu_plan"] = plan.describe()
+        report["compare_cpu_plan"] = compare_plan.describe()
+        postmaster: int | None = None
         database_url = arguments.database_url
         if not database_url:
             scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
             database = stack.enter_context(EmbeddedPostgres(scratch / "pgdata"))
             database_url = database.url
-            _pin_tree(_postmaster_pid(database.data_dir), plan.database)
+            postmaster = _postmaster_pid(database.data_dir)
+            _pin_tree(postmaster, plan.database)
             if not arguments.durable_commits:
                 _commit_without_waiting_for_the_disk(database_url)
         service = _start_service(stack, database_url, arguments.workers, results, stamp, plan)
         print(f"CPU plan: {plan.describe()}", flush=True)
         stages = _stage_list(arguments)
-        report["stages"] = [asdict(stage) for stage in _walk(service, stages, arguments, plan)]
+        walk = _walk(service, postmaster, stages, arguments, plan)
+        report["stages"] = [asdict(stage) for stage in walk]
         if arguments.profile_rpm:
-            report["profile"] = _profile(service, arguments, plan)
+            report["profile"] = _profile(service, postmaster, arguments, plan)
         if arguments.floor:
-            floor = _start_floor(stack, database_url, results, stamp, plan)
-            comparisons = _compare(service, floor, arguments, plan)
+            _pin_tree(service.process.pid, compare_plan.service)
+            if postmaster is not None:
+                _pin_tree(postmaster, compare_plan.database)
+            floor = _start_floor(stack, database_url, results, stamp, compare_plan)
+            comparisons = _compare(service, floor, arguments, compare_plan)
             report["floor"] = [
                 {
                     **asdict(c),
@@ -225,18 +243,20 @@ def _stage_list(arguments: argparse.Namespace) -> list[tuple[int, str, bool]]:
 
 def _walk(
     service: RunningServer,
+    postmaster: int | None,
     stages: list[tuple[int, str, bool]],
     arguments: argparse.Namespace,
     plan: CpuPlan,
 ) -> Iterator[Stage]:
     for rate, duration, ends_walk in stages:
-        stage = _run_stage(service, rate, duration, arguments, plan)
+        stage = _run_stage(service, postmaster, rate, duration, arguments, plan)
         print(
             f"{rate:>7} rpm: achieved {stage.achieved_rpm:>9.0f} rpm, p50 {stage.p50_ms:.2f} "
             f"p95 {stage.p95_ms:.2f} p99 {stage.p99_ms:.2f} max {stage.max_ms:.1f} ms, "
             f"failed {stage.failed:.4f}, dropped {stage.dropped}, service CPU "
             f"{stage.service_cpu:.2f} ({stage.service_cpu_ms_per_request:.2f} ms a request), "
-            f"RSS {stage.service_rss_mb:.0f} MB, server mean "
+            f"RSS {stage.service_rss_mb:.0f} MB, PostgreSQL CPU {_cores(stage.database_cpu)}, "
+            f"k6 CPU {stage.k6_cpu:.2f}, machine {stage.machine_busy:.0%} busy, server mean "
             f"{stage.server_mean_ms:.2f} ms, DB {stage.db_ms_per_request:.2f} ms/request",
             flush=True,
         )
@@ -246,7 +266,12 @@ def _walk(
 
 
 def _run_stage(
-    service: RunningServer, rate: int, duration: str, arguments: argparse.Namespace, plan: CpuPlan
+    service: RunningServer,
+    postmaster: int | None,
+    rate: int,
+    duration: str,
+    arguments: argparse.Namespace,
+    plan: CpuPlan,
 ) -> Stage:
     with tempfile.TemporaryDirectory() as scratch:
         summary = Path(scratch) / "summary.json"
@@ -262,6 +287,10 @@ def _run_stage(
         # Seeding happens in setup(): measure from the first iteration on, roughly, by sampling
         # the service's CPU over the whole k6 run minus the seeding time measured alone.
         before_metrics = _scrape(service)
+        database = None if postmaster is None else psutil.Process(postmaster)
+        before_database = 0.0 if database is None else _tree_cpu(database)
+        before_k6 = _children_cpu()
+        before_machine = psutil.cpu_times()
         before_cpu, started = _tree_cpu(process), time.monotonic()
         peak_rss = 0.0
         with _sampling_rss(process) as rss:
@@ -269,6 +298,11 @@ def _run_stage(
         peak_rss = max(rss, default=0.0)
         wall = time.monotonic() - started
         cpu = _tree_cpu(process) - before_cpu
+        # Backends come and go with the pool: the tree read now misses the CPU of those that
+        # ended during the stage, so this is a lower bound (the pool keeps its connections).
+        database_cpu = None if database is None else _tree_cpu(database) - before_database
+        k6_cpu = _children_cpu() - before_k6
+        machine_busy = _busy_share(before_machine, psutil.cpu_times())
         after_metrics = _scrape(service)
         data = json.loads(summary.read_text())
     metrics = data["metrics"]
@@ -294,6 +328,9 @@ def _run_stage(
         service_cpu=cpu / wall,
         service_cpu_ms_per_request=1000 * cpu / max(1.0, load_requests + arguments.users),
         service_rss_mb=peak_rss,
+        database_cpu=None if database_cpu is None else database_cpu / wall,
+        k6_cpu=k6_cpu / wall,
+        machine_busy=machine_busy,
         server_mean_ms=1000 * server[1] / server[0] if server[0] else 0.0,
         db_mean_ms=1000 * database[1] / database[0] if database[0] else 0.0,
         db_ms_per_request=1000 * database[1] / server[0] if server[0] else 0.0,
@@ -325,6 +362,24 @@ def _sampling_rss(process: psutil.Process) -> Iterator[list[float]]:
     finally:
         stop.set()
         thread.join()
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have ended and been waited for (k6 runs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _busy_share(before: Any, after: Any) -> float:
+    """The share of the machine's CPU time between two ``psutil.cpu_times()`` that was busy."""
+    spent = {name: getattr(after, name) - getattr(before, name) for name in after._fields}
+    total = sum(spent.values()) - spent.get("guest", 0.0) - spent.get("guest_nice", 0.0)
+    idle = spent["idle"] + spent.get("iowait", 0.0)
+    return (total - idle) / total if total else 0.0
+
+
+def _cores(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _tree_cpu(process: psutil.Process) -> float:
@@ -466,7 +521,9 @@ def _scaling(arguments: argparse.Namespace, results: Path, stamp: str) -> dict[s
     return figures
 
 
-def _profile(service: RunningServer, arguments: argparse.Namespace, plan: CpuPlan) -> str:
+def _profile(
+    service: RunningServer, postmaster: int | None, arguments: argparse.Namespace, plan: CpuPlan
+) -> str:
     """A py-spy flame graph of the service's worker under the mixed load at ``--profile-rpm``."""
     process = psutil.Process(service.process.pid)
     workers = process.children(recursive=True) or [process]
@@ -491,7 +548,7 @@ def _profile(service: RunningServer, arguments: argparse.Namespace, plan: CpuPla
         stderr=subprocess.PIPE,
     )
     stage = _run_stage(
-        service, arguments.profile_rpm, f"{arguments.profile_seconds}s", arguments, plan
+        service, postmaster, arguments.profile_rpm, f"{arguments.profile_seconds}s", arguments, plan
     )
     spy.wait(timeout=120)
     print(f"profiled at {stage.offered_rpm} rpm (p99 {stage.p99_ms:.2f} ms): {svg}", flush=True)
@@ -573,6 +630,15 @@ def _commit_without_waiting_for_the_disk(database_url: str) -> None:
 
 
 def _cpu_plan(workers: int) -> CpuPlan:
+    """Where the stages run: each party on CPUs of its own, or nothing pinned if too few."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 3 or workers >= len(cpus) - 1:
+        return CpuPlan(None, None, None)
+    return _compare_plan(workers)
+
+
+def _compare_plan(workers: int) -> CpuPlan:
+    """Where the floor comparison runs: the server under test on its own CPUs where it can be."""
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) < 2 or workers >= len(cpus):
         return CpuPlan(None, None, None)
@@ -690,14 +756,15 @@ def _record(report: dict[str, Any], chart: Path) -> None:
         "",
         f"Command: `{report['command']}`. Machine: {machine['cpu']}, {machine['cpus']} CPUs, "
         f"{machine['memory_gb']} GB; Linux {machine['kernel']}; Python {machine['python']}; "
-        f"{machine['k6']}; {machine['postgres']}. CPUs: {report['cpu_plan']}. Load average "
+        f"{machine['k6']}; {machine['postgres']}. CPUs: stages {report['cpu_plan']}; floor "
+        f"comparison {report.get('compare_cpu_plan', report['cpu_plan'])}. Load average "
         f"before {_load(report['load_before'])}, after {_load(report['load_after'])} (other "
         "work on the machine shares its CPUs).",
         "",
         "| offered rpm | duration | achieved rpm | p50 ms | p95 ms | p99 ms | max ms | failed "
-        "| dropped | service CPU | CPU ms/request | RSS MB | server mean ms | DB ms/request "
-        "| pass |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| dropped | service CPU | CPU ms/request | RSS MB | PostgreSQL CPU | k6 CPU "
+        "| machine busy | server mean ms | DB ms/request | pass |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in report["stages"]:
         lines.append(
@@ -705,7 +772,8 @@ def _record(report: dict[str, Any], chart: Path) -> None:
             f"{s['p50_ms']:.2f} | "
             f"{s['p95_ms']:.2f} | {s['p99_ms']:.2f} | {s['max_ms']:.1f} | {s['failed']:.4f} | "
             f"{s['dropped']} | {s['service_cpu']:.2f} | {s['service_cpu_ms_per_request']:.2f} | "
-            f"{s['service_rss_mb']:.0f} | "
+            f"{s['service_rss_mb']:.0f} | {_cores(s.get('database_cpu'))} | "
+            f"{s.get('k6_cpu', 0.0):.2f} | {s.get('machine_busy', 0.0):.0%} | "
             f"{s['server_mean_ms']:.2f} | {s['db_ms_per_request']:.2f} | "
             f"{'yes' if s['passed'] else 'no'} |"
         )
