@@ -120,7 +120,27 @@ def test_configuration_comes_from_the_config_map(defaults: Rendered) -> None:
         "USER_SERVICE_APPLICATION_NAME": "user-service",
         "USER_SERVICE_SHUTDOWN_GRACE_SECONDS": "20",
         "USER_SERVICE_MIGRATE_ON_START": "false",
+        "USER_SERVICE_IDEMPOTENCY_PURGE_INTERVAL_SECONDS": "300",
     }
+
+
+def test_authentication_settings_reach_the_pods_when_a_jwks_is_set() -> None:
+    rendered = render(
+        sets=[
+            "config.auth.jwksUrl=https://idp.example/jwks.json",
+            "config.auth.audience=users-api",
+            "config.auth.issuer=https://idp.example/",
+        ]
+    )
+    data = rendered.one("ConfigMap", "user-service")["data"]
+    assert data["USER_SERVICE_AUTH_JWKS"] == "https://idp.example/jwks.json"
+    assert data["USER_SERVICE_AUTH_AUDIENCE"] == "users-api"
+    assert data["USER_SERVICE_AUTH_ISSUER"] == "https://idp.example/"
+
+
+def test_authentication_stays_off_without_a_jwks(defaults: Rendered) -> None:
+    data = defaults.one("ConfigMap", "user-service")["data"]
+    assert not [name for name in data if name.startswith("USER_SERVICE_AUTH_")]
 
 
 def test_a_configuration_change_rolls_the_pods(defaults: Rendered) -> None:
