@@ -1,0 +1,91 @@
+"""What taking a connection from the pool and giving it back costs, in CPU microseconds.
+
+The repository checks a connection out of SQLAlchemy's pool for every statement it runs on the
+driver. This measures, on one embedded PostgreSQL (or ``--database-url``), three ways to do it,
+one after another in the same process, with nothing run on the connection::
+
+    .venv/bin/python -m benchmarks.checkout
+
+- ``engine.connect()``: SQLAlchemy's ``AsyncConnection``, what the repository used before;
+- the pool itself (:func:`user_postgres._driver.checkout`), what it uses now;
+- an asyncpg pool whose reset on release is a no-op, for comparison (asyncpg's default reset
+  runs a query on every release).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+import uvloop
+from sqlalchemy.engine import make_url
+
+from user_postgres import EmbeddedPostgres
+from user_postgres._driver import checkin, checkout
+from user_postgres.engine import create_engine
+
+
+async def _cpu_microseconds(checkouts: int, one: Callable[[], Awaitable[None]]) -> float:
+    for _ in range(100):  # warm up: connections opened, code paths taken once
+        await one()
+    started = time.process_time()
+    for _ in range(checkouts):
+        await one()
+    return (time.process_time() - started) / checkouts * 1e6
+
+
+async def measure(database_url: str, checkouts: int) -> dict[str, float]:
+    """CPU microseconds per checkout and return, by way."""
+    engine = create_engine(database_url)
+    plain_url = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+
+    async def no_reset(_: object) -> None:
+        return None
+
+    pool = await asyncpg.create_pool(plain_url, min_size=1, max_size=1, reset=no_reset)
+
+    async def through_engine() -> None:
+        async with engine.connect():
+            pass
+
+    async def through_pool() -> None:
+        await checkin(await checkout(engine))
+
+    async def through_asyncpg_pool() -> None:
+        async with pool.acquire():
+            pass
+
+    try:
+        return {
+            "engine.connect()": await _cpu_microseconds(checkouts, through_engine),
+            "SQLAlchemy's pool itself": await _cpu_microseconds(checkouts, through_pool),
+            "asyncpg pool, no-op reset": await _cpu_microseconds(checkouts, through_asyncpg_pool),
+        }
+    finally:
+        await pool.close()
+        await engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the cost of each way."""
+    parser = argparse.ArgumentParser(prog="benchmarks.checkout", description=__doc__)
+    parser.add_argument("--database-url", default="", help="default: embedded PostgreSQL")
+    parser.add_argument("--checkouts", type=int, default=20000)
+    arguments = parser.parse_args(argv)
+    with ExitStack() as stack:
+        url = arguments.database_url
+        if not url:
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="checkout-")))
+            url = stack.enter_context(EmbeddedPostgres(scratch / "pgdata")).url
+        figures = uvloop.run(measure(url, arguments.checkouts))
+    for way, microseconds in figures.items():
+        print(f"{way:<28} {microseconds:6.1f} µs CPU per checkout and return")
+
+
+if __name__ == "__main__":
+    main()
