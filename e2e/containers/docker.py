@@ -101,7 +101,12 @@ def running(*arguments: str, http_port: int | None = None) -> Iterator[Container
     publish = ["--publish", f"127.0.0.1::{http_port}"] if http_port else []
     container = docker("run", "--detach", "--pull=never", *publish, *arguments)
     try:
-        base_url = f"http://127.0.0.1:{published_port(container, http_port)}" if http_port else ""
+        base_url = ""
+        if http_port:
+            if docker("inspect", "--format", "{{.State.Running}}", container) != "true":
+                logs = Container(container).logs()[-3000:]
+                raise AssertionError(f"the container exited at once:\n{logs}")
+            base_url = f"http://127.0.0.1:{published_port(container, http_port)}"
         yield Container(container, base_url)
     finally:
         docker("rm", "--force", "--volumes", container, check=False)
