@@ -214,7 +214,7 @@ async def test_keys_of_legacy_users_follow_the_services_case_folding(
         found = await repository.list(PageRequest(name="STRASSE"))
         assert [user.name.value for user in found.users] == ["Straße"]
         with pytest.raises(FieldTaken):
-            await repository.add(UserDraft.parse("σίσυφοσ"), datetime.now(UTC))
+            await repository.add(UserDraft.parse(name="σίσυφοσ"), datetime.now(UTC))
         async with engine.connect() as connection:
             keys = (await connection.execute(text("SELECT name, name_key FROM users"))).all()
         assert all(key == UserName(name).key for name, key in keys)
