@@ -15,7 +15,9 @@ from user_core.testing import InMemoryUserRepository
 async def main() -> None:
     users = UserService(InMemoryUserRepository(), SystemClock())
 
-    ada = await users.create(UserDraft.parse(name="Ada Lovelace", email="ada@example.com", other="analyst"))
+    ada = await users.create(
+        UserDraft.parse(name="Ada Lovelace", email="ada@example.com", other="analyst")
+    )
     print(f"created #{ada.id} {ada.name.value} <{ada.email.value if ada.email else '-'}>")
 
     try:
