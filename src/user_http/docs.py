@@ -8,8 +8,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from user_http._docs_page import render_docs_page
-from user_http._responses import JSON, encode
+from user_http.docs_page import render_docs_page
+from user_http.responses import JSON, encode
 
 # The page has no script and loads nothing: forbid everything but its own inline style.
 _PAGE_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}

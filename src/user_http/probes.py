@@ -7,8 +7,8 @@ from typing import Protocol
 from starlette.requests import Request
 from starlette.responses import Response
 
-from user_http._responses import JSON, encode
 from user_http.errors import ServiceNotReady
+from user_http.responses import JSON, encode
 from user_http.schemas import HealthStatus
 
 

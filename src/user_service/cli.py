@@ -26,7 +26,7 @@ from user_service.telemetry.logging import logging_config
 from user_service.telemetry.multiprocess import shared_metrics_directory
 from user_service.telemetry.tracing import tracing_requested
 
-_APP_FACTORY = "user_service.app:create_application"
+_APP_FACTORY = "user_service.asgi:create_application"
 # uvicorn kills a worker that has not answered its supervisor for this long, and its default (5 s)
 # is shorter than a worker's start on a busy or CPU-limited machine: it would be killed while it
 # imports, again and again.

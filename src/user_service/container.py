@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from user_core import SystemClock, UserService
 from user_http import ShutdownSignal
 from user_postgres import EngineOptions, PostgresUserRepository, create_engine, migrations
-from user_service.auth import verifier_from_settings
+from user_service.jwks import verifier_from_settings
 from user_service.readiness import DatabaseReadiness
 from user_service.settings import Settings
 from user_service.telemetry import Telemetry, service_version

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from starlette.testclient import TestClient
 
-from user_service.app import create_application
+from user_service.asgi import create_application
 from user_service.container import Container
 from user_service.settings import Settings
 

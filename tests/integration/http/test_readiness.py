@@ -6,7 +6,7 @@ import socket
 
 from starlette.testclient import TestClient
 
-from user_service.app import create_application
+from user_service.asgi import create_application
 from user_service.container import Container
 from user_service.settings import Settings
 

@@ -13,7 +13,7 @@ from user_core import (
     UserChanges,
     UserDraft,
 )
-from user_http._body import BODY_FIELD, BodyErrors, StrictDecoder
+from user_http.body import BODY_FIELD, BodyErrors, StrictDecoder
 from user_http.schemas import UserInput, UserMergePatch
 
 _INPUT = StrictDecoder(UserInput)
