@@ -20,7 +20,7 @@ from typing import Any, Literal
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from user_postgres import EmbeddedPostgres, EngineOptions, create_engine, migrations
+from user_postgres import EmbeddedPostgres, EngineOptions, create_engine, migrate
 
 PG_CTL_TIMEOUT = 30  # seconds for pg_ctl to stop or start the server (-w waits for it)
 _ADMIN = EngineOptions(
@@ -101,7 +101,7 @@ def controlled_postgres(database: str = "faults") -> Iterator[ControlledPostgres
         embedded.start()
         server = ControlledPostgres(embedded)
         try:
-            asyncio.run(migrations.upgrade(server.url))
+            asyncio.run(migrate.upgrade(server.url))
             yield server
         finally:
             try:

@@ -28,13 +28,6 @@ class IdempotencyKey(TextValue):
     MAX_LENGTH: ClassVar[int] = 255
 
     @classmethod
-    def check_length(cls, text: str) -> None:
-        if not cls.MIN_LENGTH <= len(text) <= cls.MAX_LENGTH:
-            raise InvalidValue(
-                f"must be {cls.MIN_LENGTH} to {cls.MAX_LENGTH} printable ASCII characters"
-            )
-
-    @classmethod
     def check(cls, text: str) -> None:
         if not all(" " <= char <= "~" for char in text):
             raise InvalidValue("must hold printable ASCII characters only")

@@ -19,7 +19,7 @@ from types import FrameType
 
 import uvicorn
 
-from user_postgres import EmbeddedPostgres, migrations
+from user_postgres import EmbeddedPostgres, migrate
 from user_service.container import database_url
 from user_service.settings import Settings
 from user_service.telemetry.logging import logging_config
@@ -51,8 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)
 
-    migrate = commands.add_parser("migrate", help="apply, undo or show database migrations")
-    steps = migrate.add_subparsers(required=True, metavar="ACTION")
+    migrate_command = commands.add_parser("migrate", help="apply, undo or show database migrations")
+    steps = migrate_command.add_subparsers(required=True, metavar="ACTION")
     up = steps.add_parser("up", help="apply migrations (default: up to the newest)")
     up.add_argument("revision", nargs="?", default="head")
     up.set_defaults(run=_migrate_up)
@@ -128,15 +128,15 @@ def _database(settings: Settings, stack: ExitStack) -> str:
 
 def _migrate_up(arguments: argparse.Namespace) -> None:
     with ExitStack() as stack:
-        asyncio.run(migrations.upgrade(_database(Settings(), stack), arguments.revision))
+        asyncio.run(migrate.upgrade(_database(Settings(), stack), arguments.revision))
 
 
 def _migrate_down(arguments: argparse.Namespace) -> None:
     with ExitStack() as stack:
-        asyncio.run(migrations.downgrade(_database(Settings(), stack), arguments.revision))
+        asyncio.run(migrate.downgrade(_database(Settings(), stack), arguments.revision))
 
 
 def _migrate_current(_: argparse.Namespace) -> None:
     with ExitStack() as stack:
-        revision = asyncio.run(migrations.current(_database(Settings(), stack)))
+        revision = asyncio.run(migrate.current(_database(Settings(), stack)))
     print(revision or "(no migration applied)")

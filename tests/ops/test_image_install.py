@@ -80,7 +80,7 @@ def test_every_server_module_imports_from_the_installed_wheel(built: BuiltEnviro
 
 def test_migrations_ship_in_the_installed_package(built: BuiltEnvironment) -> None:
     shipped = json.loads(built.run("-c", _DESCRIBE_MIGRATIONS))
-    source = ROOT / "src" / "user_postgres" / "migrations"
+    source = ROOT / "migrations"
     assert shipped["versions"] == sorted(path.name for path in source.glob("versions/*.py"))
     assert {"env.py", "script.py.mako"} <= set(shipped["files"])
     assert shipped["head"] == _source_head()
@@ -150,9 +150,9 @@ def _pins(lock: Path) -> list[tuple[str, str]]:
 
 
 def _source_head() -> str:
-    from user_postgres import migrations
+    from user_postgres import migrate
 
-    return migrations.head()
+    return migrate.head()
 
 
 def _without_python_variables() -> dict[str, str]:
@@ -197,10 +197,10 @@ print(json.dumps(sorted(
 _DESCRIBE_MIGRATIONS = """
 import json
 from importlib.resources import files
-from user_postgres import migrations
+from user_postgres import migrate, migrations
 here = files(migrations)
 print(json.dumps({
-    "head": migrations.head(),
+    "head": migrate.head(),
     "files": sorted(path.name for path in here.iterdir() if path.is_file()),
     "versions": sorted(path.name for path in (here / "versions").iterdir()
                        if path.name.endswith(".py")),
