@@ -32,7 +32,9 @@ def main() -> None:
         asyncio.run(migrate.upgrade(url))
         config = Config(_ALEMBIC_INI)
         config.set_main_option("sqlalchemy.url", url)
-        command.revision(config, message=message, autogenerate=True)
+        # Revisions are numbered in sequence (0001, 0002, …), so their order reads at a glance.
+        next_id = f"{int(migrate.head()) + 1:04d}"
+        command.revision(config, message=message, autogenerate=True, rev_id=next_id)
 
 
 if __name__ == "__main__":

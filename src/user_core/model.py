@@ -113,11 +113,8 @@ class UniqueText(TextValue):
 
 
 @dataclass(frozen=True, slots=True)
-class UserName(UniqueText):
-    """A user's unique display name: stripped, NFC, 1–100 characters, no control characters."""
-
-    MIN_LENGTH: ClassVar[int] = 1
-    MAX_LENGTH: ClassVar[int] = 100
+class PrintableText(TextValue):
+    """Text for people to read: surrounding whitespace stripped, NFC, no control characters."""
 
     @classmethod
     def normalise(cls, text: str) -> str:
@@ -127,6 +124,14 @@ class UserName(UniqueText):
     def check(cls, text: str) -> None:
         if _has_control_character(text):
             raise InvalidValue("must not contain control or unassigned characters")
+
+
+@dataclass(frozen=True, slots=True)
+class UserName(PrintableText, UniqueText):
+    """A user's unique display name: stripped, NFC, 1–100 characters, no control characters."""
+
+    MIN_LENGTH: ClassVar[int] = 1
+    MAX_LENGTH: ClassVar[int] = 100
 
 
 # RFC 5322 "atext" plus any non-ASCII letter (RFC 6531, internationalised local parts).
