@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 @schemathesis.hook
 def filter_failure(
-    context: schemathesis.HookContext,
+    context: schemathesis.HookContext,  # noqa: ARG001 (the hook's signature is schemathesis's)
     failure: Exception,
     case: OpenApiCase,
     response: schemathesis.Response,
