@@ -49,6 +49,7 @@ class BuiltEnvironment:
             capture_output=True,
             text=True,
             timeout=120,
+            check=False,
         )
         assert result.returncode == 0, result.stderr
         return result.stdout
@@ -128,6 +129,7 @@ def _replay(stage: Stage, scratch: Path, base_bin: Path) -> None:
                     capture_output=True,
                     text=True,
                     timeout=240,
+                    check=False,
                 )
                 assert result.returncode == 0, f"{command}:\n{result.stdout}\n{result.stderr}"
             case _:

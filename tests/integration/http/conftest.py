@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from starlette.applications import Starlette
 
@@ -51,5 +52,7 @@ def empty_database_url(shared_database_url: str) -> str:
 def app(empty_database_url: str) -> Starlette:
     """The service's own application on an empty database; its lifespan closes the pool."""
     container = Container()
-    container.settings.override(Settings(database_url=empty_database_url, migrate_on_start=False))
+    container.settings.override(
+        Settings(database_url=SecretStr(empty_database_url), migrate_on_start=False)
+    )
     return create_application(container)

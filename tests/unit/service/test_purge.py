@@ -44,7 +44,7 @@ def test_expired_keys_are_purged_in_the_background_until_the_block_ends() -> Non
         return before, after, tasks_left
 
     before, after, tasks_left = asyncio.run(scenario())
-    assert (before, after, tasks_left) == ({"k"}, frozenset(), False)
+    assert (before, after, tasks_left) == (frozenset({"k"}), frozenset(), False)
 
 
 class _FailingOnce(InMemoryUserRepository):
