@@ -139,6 +139,8 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]"
 _LOCAL_PART = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*")
 _DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _WHITESPACE = re.compile(r"\s")
+_MAX_DOMAIN_LENGTH = 253  # RFC 1035, in its IDNA (ASCII) form
+_MIN_DOMAIN_LABELS = 2  # a host and a top-level domain: no address at a bare TLD
 _NOT_AN_ADDRESS = "is not a valid email address"
 
 
@@ -184,8 +186,8 @@ def _is_valid_domain(domain: str) -> bool:
             return False
     labels = ascii_domain.split(".")
     return (
-        len(ascii_domain) <= 253
-        and len(labels) >= 2
+        len(ascii_domain) <= _MAX_DOMAIN_LENGTH
+        and len(labels) >= _MIN_DOMAIN_LABELS
         and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
         and not labels[-1].isdigit()
     )

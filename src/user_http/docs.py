@@ -27,10 +27,10 @@ class DocsEndpoints:
         self._document = encode(document)
         self._page = render_docs_page(document).encode()
 
-    async def openapi(self, request: Request) -> Response:
+    async def openapi(self, _request: Request) -> Response:
         """``GET /openapi.json``."""
         return Response(self._document, media_type=JSON)
 
-    async def page(self, request: Request) -> Response:
+    async def page(self, _request: Request) -> Response:
         """``GET /docs``."""
         return Response(self._page, headers=_PAGE_HEADERS, media_type="text/html; charset=utf-8")

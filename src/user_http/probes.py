@@ -55,11 +55,11 @@ class ProbeEndpoints:
         self._readiness = readiness
         self._shutdown = shutdown
 
-    async def livez(self, request: Request) -> Response:
+    async def livez(self, _request: Request) -> Response:
         """``200`` while the process can answer at all."""
         return Response(_LIVE, media_type=JSON)
 
-    async def readyz(self, request: Request) -> Response:
+    async def readyz(self, _request: Request) -> Response:
         """``200`` when the readiness probe says so and shutdown has not begun, else ``503``."""
         if self._shutdown.begun:
             raise ServiceNotReady("The service is shutting down.")

@@ -51,7 +51,7 @@ class TranslateErrors:
             raise translated from error
 
 
-def translate(error: BaseException) -> UserServiceError | None:
+def translate(error: BaseException) -> UserServiceError | None:  # noqa: PLR0911 (a table of cases)
     """The domain error that ``error`` means, or ``None`` if it means a bug."""
     if isinstance(error, sa_exc.TimeoutError):  # no pooled connection free within pool_timeout
         return StorageUnavailable("no database connection became free in time")

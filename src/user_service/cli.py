@@ -88,8 +88,9 @@ def _serve(arguments: argparse.Namespace) -> None:
         if settings.metrics_enabled and settings.workers > 1:
             # Set before the workers start, so that prometheus-client sees it when imported.
             stack.enter_context(shared_metrics_directory())
+        every_address = {"0.0.0.0", "::"}  # noqa: S104 (compared with, not bound to)
         shown_host = (
-            "localhost" if settings.host in {"127.0.0.1", "0.0.0.0", "::"} else settings.host
+            "localhost" if settings.host in {"127.0.0.1", *every_address} else settings.host
         )
         _logger.info("API page: http://%s:%s/docs", shown_host, settings.port)
         uvicorn.run(
@@ -113,7 +114,7 @@ def _exit_cleanly_on_signals() -> None:
     # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again with the
     # handler found before it started. With this handler that ends in SystemExit(0), so the
     # embedded database and other context managers are closed and the exit status is 0.
-    def leave(signum: int, frame: FrameType | None) -> None:
+    def leave(_signum: int, _frame: FrameType | None) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, leave)

@@ -441,7 +441,7 @@ class UserRepositoryContract:
     def test_a_response_that_cannot_be_made_leaves_neither_user_nor_key(
         self, repository_factory: RepositoryFactory
     ) -> None:
-        def broken(user: User) -> RecordedResponse:
+        def broken(_user: User) -> RecordedResponse:
             raise RuntimeError("cannot encode")
 
         async def scenario(repo: UserRepository) -> tuple[Page, RecordedResponse]:
