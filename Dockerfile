@@ -1,6 +1,7 @@
 # The user-service image: the server extra's hashed lock (requirements/server.lock) and this
 # project's wheel in a virtual environment, run as an unprivileged user. The migrations ship inside
-# the wheel (user_postgres/migrations), so `user-service migrate up` works from the image too.
+# the wheel (migrations/ becomes user_postgres/migrations), so `user-service migrate up` works from
+# the image too.
 #
 #   docker build -t user-service .
 #   docker run -p 8080:8080 -e USER_SERVICE_DATABASE_URL=postgresql://… user-service
@@ -38,6 +39,7 @@ RUN --mount=type=cache,target=/root/.cache/uv deploy/docker/venv.sh deps /opt/ve
 
 COPY pyproject.toml README.md ./
 COPY src/ src/
+COPY migrations/ migrations/
 RUN --mount=type=cache,target=/root/.cache/uv deploy/docker/venv.sh project /opt/venv
 
 

@@ -67,6 +67,11 @@ migrate-up: install ## Apply every migration to the configured database
 migrate-down: install ## Undo the last migration
 	$(BIN)/user-service migrate down
 
+.PHONY: migration
+migration: install ## Write a new revision for what tables.py declares: make migration MESSAGE="add display name"
+	@test -n "$(MESSAGE)" || { echo 'usage: make migration MESSAGE="what it does"'; exit 2; }
+	$(BIN)/python scripts/new_migration.py "$(MESSAGE)"
+
 .PHONY: coverage
 coverage: install ## The test suite with a line and branch coverage report (HTML in .cache/coverage)
 	$(BIN)/pytest --cov --cov-report=term --cov-report=html

@@ -7,11 +7,20 @@ read from the core's value objects, so a rule is never written twice.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from user_core import MAX_USER_ID, MIN_USER_ID, EmailAddress, OtherInfo, Page, User, UserName
+from user_core import (
+    MAX_USER_ID,
+    MIN_USER_ID,
+    USER_FIELDS,
+    EmailAddress,
+    OtherInfo,
+    Page,
+    User,
+    UserName,
+)
 
 _NAME_RULES = (
     f"Unique, compared case-insensitively. Surrounding whitespace is stripped and the text is "
@@ -152,11 +161,13 @@ def rfc3339(moment: datetime) -> str:
 
 def user_resource(user: User) -> UserResource:
     """The wire form of a domain user."""
+    texts: dict[str, Any] = {
+        field.name: None if (value := getattr(user, field.name)) is None else value.value
+        for field in USER_FIELDS
+    }
     return UserResource(
         id=user.id,
-        name=user.name.value,
-        email=None if user.email is None else user.email.value,
-        other=None if user.other is None else user.other.value,
+        **texts,
         created_at=rfc3339(user.created_at),
         updated_at=None if user.updated_at is None else rfc3339(user.updated_at),
         version=user.version,

@@ -2,7 +2,8 @@
 
 - :class:`PostgresUserRepository`: the :class:`~user_core.ports.UserRepository` port.
 - :func:`create_engine` and :class:`EngineOptions`: the connection pool.
-- :mod:`user_postgres.migrations`: the Alembic revisions and ``upgrade``/``is_at_head``.
+- :mod:`user_postgres.migrate`: ``upgrade``, ``downgrade``, ``is_at_head``, … of the Alembic
+  revisions in :mod:`user_postgres.migrations` (the repository's `migrations/` folder).
 - :class:`EmbeddedPostgres`: a real server from a wheel, for development and tests.
 - :mod:`user_postgres.tables`: the schema.
 - :func:`pool_status`, :class:`StatementObserver` and :data:`OPERATION_OPTION`: what metrics and

@@ -9,9 +9,12 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import exc as sa_exc
 
 from user_core.errors import FieldTaken, StorageUnavailable, UserServiceError
-from user_postgres.tables import EMAIL_KEY_UNIQUE, NAME_KEY_UNIQUE
+from user_core.model import USER_FIELDS
+from user_postgres.tables import key_unique_constraint
 
-_FIELD_BY_CONSTRAINT: Final = {NAME_KEY_UNIQUE: "name", EMAIL_KEY_UNIQUE: "email"}
+_FIELD_BY_CONSTRAINT: Final = {
+    key_unique_constraint(field.name): field.name for field in USER_FIELDS if field.unique
+}
 _UNIQUE_VIOLATION: Final = "23505"
 # SQLSTATE classes meaning "not now": connection exception, insufficient resources, operator
 # intervention (statement_timeout's query_canceled, admin_shutdown, cannot_connect_now while the
@@ -48,7 +51,7 @@ class TranslateErrors:
             raise translated from error
 
 
-def translate(error: BaseException) -> UserServiceError | None:
+def translate(error: BaseException) -> UserServiceError | None:  # noqa: PLR0911 (a table of cases)
     """The domain error that ``error`` means, or ``None`` if it means a bug."""
     if isinstance(error, sa_exc.TimeoutError):  # no pooled connection free within pool_timeout
         return StorageUnavailable("no database connection became free in time")

@@ -1,48 +1,43 @@
-"""Rows ↔ entities: the only place that knows how a user is spread over columns."""
+"""Rows ↔ entities: how a user is spread over columns, derived from the domain's field list.
+
+Each field of :data:`~user_core.model.USER_FIELDS` is a column of its own name holding the value
+object's text; a unique field also has its identity key in :func:`~user_postgres.tables.key_column`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Row
+from user_core.model import USER_FIELDS, User, UserChanges, UserDraft
+from user_postgres.tables import key_column
 
-from user_core.model import (
-    EmailAddress,
-    OtherInfo,
-    Unset,
-    User,
-    UserChanges,
-    UserDraft,
-    UserName,
-)
+_UNIQUE: frozenset[str] = frozenset(field.name for field in USER_FIELDS if field.unique)
 
 
-def user_from_row(row: Row[*tuple[Any, ...]]) -> User:
-    """The user in a row of :data:`~user_postgres._statements.USER_COLUMNS`."""
-    user_id, name, email, other, created_at, updated_at, version = row
+def user_from_row(row: Mapping[Any, Any]) -> User:
+    """The user in a row of :data:`~user_postgres._statements.USER_COLUMNS`, read by name."""
+    values: dict[str, Any] = {
+        field.name: None if (text := row[field.name]) is None else field.kind(text)
+        for field in USER_FIELDS
+    }
     return User(
-        id=user_id,
-        name=UserName(name),
-        email=None if email is None else EmailAddress(email),
-        other=None if other is None else OtherInfo(other),
-        created_at=created_at,
-        updated_at=updated_at,
-        version=version,
+        id=row["id"],
+        **values,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
     )
 
 
 def changed_columns(changes: UserChanges) -> dict[str, Any]:
     """The column values that ``changes`` sets, keys included; untouched columns are absent."""
-    values: dict[str, Any] = {}
-    if not isinstance(changes.name, Unset):
-        values["name"] = changes.name.value
-        values["name_key"] = changes.name.key
-    if not isinstance(changes.email, Unset):
-        values["email"] = None if changes.email is None else changes.email.value
-        values["email_key"] = None if changes.email is None else changes.email.key
-    if not isinstance(changes.other, Unset):
-        values["other"] = None if changes.other is None else changes.other.value
-    return values
+    columns: dict[str, Any] = {}
+    for name, value in changes.field_values().items():
+        columns[name] = None if value is None else value.value
+        if name in _UNIQUE:
+            columns[key_column(name)] = None if value is None else value.key
+    return columns
 
 
 def draft_columns(draft: UserDraft) -> dict[str, Any]:

@@ -18,18 +18,17 @@ from sqlalchemy import insert as insert_into
 from sqlalchemy import update as update_of
 from sqlalchemy.dialects.postgresql import insert as upsert_into
 
+from user_core.model import USER_FIELDS
 from user_postgres.tables import idempotency_keys, users
 
 USER_COLUMNS: Final = (
     users.c.id,
-    users.c.name,
-    users.c.email,
-    users.c.other,
+    *(users.c[field.name] for field in USER_FIELDS),
     users.c.created_at,
     users.c.updated_at,
     users.c.version,
 )
-"""What a :class:`~user_core.model.User` is read from, in ``user_from_row``'s order."""
+"""What a :class:`~user_core.model.User` is read from (by name, in ``user_from_row``)."""
 
 OPERATION_OPTION: Final = "operation"
 """The execution option naming what a statement does (``get_user``, ``list_users``, …)."""

@@ -123,9 +123,8 @@ class PostgresUserRepository:
                     return RecordedResponse(record.status, headers, record.body)
                 parameters = draft_columns(draft)
                 parameters["created_at"] = now
-                user = user_from_row(
-                    (await self._execute(connection, sql.INSERT, parameters)).one()
-                )
+                inserted = await self._execute(connection, sql.INSERT, parameters)
+                user = user_from_row(inserted.mappings().one())
                 response = respond(user)
                 await self._execute(
                     connection,
@@ -198,7 +197,11 @@ class PostgresUserRepository:
         with _translate_errors:
             if request.with_total:
                 async with self._snapshot.begin() as connection:
-                    rows = (await self._execute(connection, sql.PAGE[filters], parameters)).all()
+                    rows = (
+                        (await self._execute(connection, sql.PAGE[filters], parameters))
+                        .mappings()
+                        .all()
+                    )
                     counted = await self._execute(connection, sql.COUNT[filters], parameters)
                     total = counted.scalar_one()
             else:
@@ -239,7 +242,7 @@ class _SqlAlchemyRun:
         self._execute = execute
 
     async def __call__(self, statement: Executable, parameters: Mapping[str, Any]) -> Sequence[Any]:
-        return (await self._execute(self._connection, statement, parameters)).all()
+        return (await self._execute(self._connection, statement, parameters)).mappings().all()
 
 
 class _SqlAlchemyCheckout:
@@ -348,7 +351,7 @@ async def _write_one(
     actual = None
     if _fits_bigint(user_id):
         versions = await run(sql.SELECT_VERSION, {"user_id": user_id})
-        actual = versions[0][0] if versions else None
+        actual = versions[0]["version"] if versions else None
     if actual is None or expected_version is None:
         raise UserNotFound(user_id)
     raise VersionMismatch(user_id, expected_version, actual)

@@ -117,7 +117,7 @@ def render(
     return Rendered(tuple(documents))
 
 
-def annotations(document: dict[str, Any]) -> dict[str, str]:
+def annotations_of(document: dict[str, Any]) -> dict[str, str]:
     """An object's annotations (empty when it has none)."""
     found: dict[str, str] = document["metadata"].get("annotations") or {}
     return found

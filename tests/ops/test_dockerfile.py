@@ -187,7 +187,11 @@ def _run_health_check(dockerfile: Dockerfile, *, port: int) -> int:
     assert command[0] == "python"  # the image's, from the virtual environment on PATH
     environment = {**os.environ, "USER_SERVICE_PORT": str(port)}
     result = subprocess.run(
-        [sys.executable, *command[1:]], env=environment, capture_output=True, timeout=30
+        [sys.executable, *command[1:]],
+        env=environment,
+        capture_output=True,
+        timeout=30,
+        check=False,
     )
     return result.returncode
 

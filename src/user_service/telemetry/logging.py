@@ -59,7 +59,7 @@ def renders_json(log_format: LogFormat, stream: TextSink | None = None) -> bool:
     return log_format == "json"
 
 
-def render_json(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
+def render_json(_logger: WrappedLogger, _method_name: str, event_dict: EventDict) -> str:
     """The event as one line of JSON (values JSON cannot hold are written as text)."""
     return _encoder.encode(event_dict).decode()
 
@@ -87,6 +87,7 @@ class AccessLog(Protocol):
         route: str,
         status: int,
         seconds: float,
+        *,
         request_id: str,
         trace_id: str | None,
     ) -> None:
@@ -152,6 +153,7 @@ class JsonAccessLog:
         route: str,
         status: int,
         seconds: float,
+        *,
         request_id: str,
         trace_id: str | None,
     ) -> None:
@@ -209,6 +211,7 @@ class ConsoleAccessLog:
         route: str,
         status: int,
         seconds: float,
+        *,
         request_id: str,
         trace_id: str | None,
     ) -> None:
@@ -323,7 +326,7 @@ def stdout_handler() -> logging.Handler:
 
 
 def _drop_color_message(
-    logger: WrappedLogger, method_name: str, event_dict: EventDict
+    _logger: WrappedLogger, _method_name: str, event_dict: EventDict
 ) -> EventDict:
     # uvicorn passes a coloured copy of some messages as an extra field.
     event_dict.pop("color_message", None)

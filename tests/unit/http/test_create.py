@@ -39,7 +39,7 @@ def test_create_answers_201_with_location_etag_and_the_user(client: TestClient) 
     assert set(body) == {"id", "name", "email", "other", "created_at", "updated_at", "version"}
 
 
-def test_the_created_user_is_at_its_location(client: TestClient, make_user: UserFactory) -> None:
+def test_the_created_user_is_at_its_location(client: TestClient) -> None:
     created = client.post("/users", json={"name": "ada"})
     assert client.get(created.headers["location"]).json() == created.json()
 

@@ -1,8 +1,9 @@
-"""Schema migrations: the Alembic revisions shipped in this package, and the calls that run them.
+"""Schema migrations: the calls that run the Alembic revisions of :mod:`user_postgres.migrations`.
 
-The revisions live beside this module (``env.py``, ``versions/``), so a wheel or an image carries
-them; Alembic finds them as ``script_location = user_postgres:migrations`` (the repository's
-``alembic.ini`` says so too, for the ``alembic`` command line).
+The revisions live in the repository's ``migrations/`` folder, which the wheel (and so the image)
+carries as the package ``user_postgres.migrations``; Alembic finds them through that package
+wherever it is installed. The repository's ``alembic.ini`` points the ``alembic`` command line at
+the same folder.
 
 Every run takes the transaction-level advisory lock :data:`ADVISORY_LOCK_KEY` and migrates inside
 that one transaction, so replicas that start at once wait for each other instead of racing; the
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from functools import cache
+from importlib.resources import files
 from typing import Final, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -33,7 +35,8 @@ from user_postgres.engine import EngineOptions, create_engine
 ADVISORY_LOCK_KEY: Final = 0x757365722D737663
 """The ``pg_advisory_xact_lock`` key that serialises migrations: the bytes of ``user-svc``."""
 
-SCRIPT_LOCATION: Final = "user_postgres:migrations"
+SCRIPT_LOCATION: Final = str(files("user_postgres.migrations"))
+"""Where Alembic finds ``env.py`` and ``versions/``: the installed ``user_postgres.migrations``."""
 
 _OPTIONS: Final = EngineOptions(
     pool_size=1,

@@ -32,7 +32,7 @@ class MetricsEndpoint:
     def __init__(self, exposition: MetricsExposition) -> None:
         self._exposition = exposition
 
-    async def metrics(self, request: Request) -> Response:
+    async def metrics(self, _request: Request) -> Response:
         """The metrics as the exposition renders them, off the event loop."""
         body = await run_in_threadpool(self._exposition.render)
         return Response(body, media_type=self._exposition.media_type)

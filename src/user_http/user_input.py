@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 import msgspec
-from msgspec import UnsetType
 
 from user_core import (
     MAX_USER_ID,
     MIN_USER_ID,
-    UNSET,
+    USER_FIELDS,
     FieldError,
     InvalidInput,
-    Unset,
     UserChanges,
     UserDraft,
 )
-from user_http._body import BODY_FIELD, BodyErrors, StrictDecoder
+from user_http.body import BODY_FIELD, BodyErrors, StrictDecoder
 from user_http.schemas import UserInput, UserMergePatch
 
-_T = TypeVar("_T")
 _INPUT = StrictDecoder(UserInput)
 _PATCH = StrictDecoder(UserMergePatch)
 _MAX_ID_DIGITS = len(str(MAX_USER_ID))
@@ -44,7 +39,7 @@ def user_draft(body: bytes) -> UserDraft:
         given = _INPUT.decode(body)
     except BodyErrors as failure:
         raise _every_error(failure, _INPUT.field_order) from None
-    return UserDraft.parse(given.name, given.email, given.other)
+    return UserDraft.parse(**msgspec.structs.asdict(given))
 
 
 def canonical_input(body: bytes) -> bytes:
@@ -62,30 +57,26 @@ def user_changes(body: bytes) -> UserChanges:
         given = _PATCH.decode(body)
     except BodyErrors as failure:
         raise _every_error(failure, _PATCH.field_order) from None
+    given_fields = msgspec.structs.asdict(given)
     return UserChanges.parse(
-        name=_core_unset(given.name),
-        email=_core_unset(given.email),
-        other=_core_unset(given.other),
+        **{name: value for name, value in given_fields.items() if value is not msgspec.UNSET}
     )
-
-
-def _core_unset(value: _T | UnsetType) -> _T | Unset:
-    return UNSET if isinstance(value, UnsetType) else value
 
 
 def _every_error(failure: BodyErrors, field_order: dict[str, int]) -> InvalidInput:
     """The type errors of the body and the value errors of its well-typed fields, in one list."""
     errors = list(failure.errors)
     given = failure.well_typed
-    name = given.get("name")
     # UserChanges checks each given field by the same value objects as UserDraft does, and
     # unlike UserDraft.parse it needs no value for the fields that had a type error.
+    well_typed = {
+        field.name: value
+        for field in USER_FIELDS
+        if isinstance(value := given.get(field.name), str) or (value is None and field.optional)
+        if field.name in given
+    }
     try:
-        UserChanges.parse(
-            name=name if isinstance(name, str) else UNSET,
-            email=_optional_text(given, "email"),
-            other=_optional_text(given, "other"),
-        )
+        UserChanges.parse(**well_typed)
     except InvalidInput as invalid:
         errors.extend(invalid.errors)
     if not errors:
@@ -94,8 +85,3 @@ def _every_error(failure: BodyErrors, field_order: dict[str, int]) -> InvalidInp
     unknown = len(field_order)
     errors.sort(key=lambda error: field_order.get(error.field, unknown))
     return InvalidInput(errors)
-
-
-def _optional_text(given: dict[str, object], field: str) -> str | Unset | None:
-    value = given.get(field, UNSET)
-    return value if value is None or isinstance(value, str) else UNSET

@@ -1,6 +1,6 @@
 """The ASGI application of the service, built from the container.
 
-``uvicorn --factory user_service.app:create_application`` serves it; the CLI does exactly that.
+``uvicorn --factory user_service.asgi:create_application`` serves it; the CLI does exactly that.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def create_application(container: Container | None = None) -> Starlette:
     moment the process gets SIGTERM, ``/readyz`` answers 503. Telemetry (metrics at
     ``/metrics``, the access log, traces) is on as the settings and ``OTEL_*`` variables say.
     Expired idempotency keys are purged in the background (:mod:`user_service.purge`). With
-    ``auth_jwks`` set, the ``/users`` operations need a bearer token (:mod:`user_service.auth`).
+    ``auth_jwks`` set, the ``/users`` operations need a bearer token (:mod:`user_service.jwks`).
     """
     container = Container() if container is None else container
     service = container.user_service()

@@ -1,6 +1,6 @@
 """Alembic's entry point: runs the revisions in ``versions/`` on one connection.
 
-Called by :mod:`user_postgres.migrations` with a connection in ``config.attributes``, or by the
+Called by :mod:`user_postgres.migrate` with a connection in ``config.attributes``, or by the
 ``alembic`` command line, which connects to ``-x url=…``, else ``sqlalchemy.url``, else the
 ``USER_SERVICE_DATABASE_URL`` environment variable.
 """
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from user_postgres.engine import asyncpg_url
-from user_postgres.migrations import ADVISORY_LOCK_KEY
+from user_postgres.migrate import ADVISORY_LOCK_KEY
 from user_postgres.tables import metadata
 
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=ADVISORY_LOCK_KEY)
