@@ -27,7 +27,7 @@ from e2e.containers.docker import (
     running,
     wait_until_ready,
 )
-from user_postgres import create_engine, migrations
+from user_postgres import create_engine, migrate
 
 PORT = 8080
 UID = "10001"
@@ -82,21 +82,21 @@ def test_health_check_turns_healthy(service: Container) -> None:
 
 
 def test_migrate_current_up_and_down(image: str, docker_network: str, database_url: str) -> None:
-    def migrate(*step: str) -> str:
+    def migrate_in_image(*step: str) -> str:
         return docker(
             "run", "--rm", "--pull=never", *READ_ONLY, "--network", docker_network,
             "--env", f"USER_SERVICE_DATABASE_URL={database_url}", image, "migrate", *step,
         )  # fmt: skip
 
-    head = migrations.head()
-    assert migrate("current").splitlines()[-1] == "(no migration applied)"
-    migrate("up")
-    assert migrate("current").splitlines()[-1] == head
-    migrate("down")
-    below = migrate("current").splitlines()[-1]
+    head = migrate.head()
+    assert migrate_in_image("current").splitlines()[-1] == "(no migration applied)"
+    migrate_in_image("up")
+    assert migrate_in_image("current").splitlines()[-1] == head
+    migrate_in_image("down")
+    below = migrate_in_image("current").splitlines()[-1]
     assert below not in {head, "(no migration applied)"}
-    migrate("up")
-    assert migrate("current").splitlines()[-1] == head
+    migrate_in_image("up")
+    assert migrate_in_image("current").splitlines()[-1] == head
 
 
 def test_starts_an_embedded_postgresql_without_a_database_url(image: str) -> None:
