@@ -1,11 +1,12 @@
 """Every statement the repository runs, built once at import time.
 
-SQLAlchemy caches each statement's compiled SQL and asyncpg keeps each prepared per connection, so
-a call only binds parameters. INSERT and UPDATE take their column values from the parameters
-given to ``execute``: an UPDATE sets exactly the columns whose values it is given.
+:class:`~user_postgres.execution.Executor` compiles each statement once and asyncpg keeps each
+prepared per connection, so a call only binds parameters. INSERT and UPDATE take their column
+values from the parameters a statement is run with: an UPDATE sets exactly the columns whose
+values it is given.
 
 Each statement names its operation in the execution option :data:`OPERATION_OPTION`, so that an
-observer of the engine (metrics, traces) can tell them apart without parsing SQL.
+observer of statements (metrics, traces) can tell them apart without parsing SQL.
 """
 
 from __future__ import annotations
@@ -105,7 +106,10 @@ PAGE: Final = {filters: _page(*filters) for filters in _FILTERS}
 ``name_filter``/``email_filter`` (keys) when filtering."""
 
 COUNT: Final = {
-    filters: _named("count_users", _filtered(select(func.count()).select_from(users), *filters))
+    filters: _named(
+        "count_users",
+        _filtered(select(func.count().label("total")).select_from(users), *filters),
+    )
     for filters in _FILTERS
 }
 """By (filter by name, filter by email): how many users match. Parameters as for :data:`PAGE`."""
@@ -157,7 +161,11 @@ _expired_keys = (
     .limit(bindparam("limit", type_=BigInteger))
     .with_for_update(skip_locked=True)
 )
-PURGE_IDEMPOTENCY_KEYS: Final = _named(
-    "purge_idempotency_keys", delete_from(_keys).where(_keys.c.key.in_(_expired_keys))
+_purged = (
+    delete_from(_keys).where(_keys.c.key.in_(_expired_keys)).returning(_keys.c.key).cte("purged")
 )
-"""Parameters: ``now`` and ``limit``. Skips rows that a creation holds (SKIP LOCKED)."""
+PURGE_IDEMPOTENCY_KEYS: Final = _named(
+    "purge_idempotency_keys", select(func.count().label("purged")).select_from(_purged)
+)
+"""Parameters: ``now`` and ``limit``. Skips rows that a creation holds (SKIP LOCKED); one row,
+``purged``: how many records it deleted."""

@@ -11,6 +11,10 @@ ones that come after find the schema at head and do nothing. Any session can see
 
     SELECT pid, granted FROM pg_locks
     WHERE locktype = 'advisory' AND classid = 1970496882 AND objid = 762541667;
+
+Importing this module also teaches Alembic's autogenerate (``make migration``) and its comparison
+(the drift test) the named CHECK constraints of :mod:`user_postgres.tables`, which Alembic itself
+does not compare: see :func:`compare_check_constraints`.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ from typing import Final, TypeVar
 from weakref import WeakKeyDictionary
 
 from alembic import command
+from alembic.autogenerate import comparators
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
+from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import CheckConstraint, Connection, MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from user_postgres._errors import TranslateErrors
@@ -125,3 +132,37 @@ def _one_at_a_time() -> asyncio.Lock:
     if lock is None:
         lock = _COMMAND_LOCKS[loop] = asyncio.Lock()
     return lock
+
+
+@comparators.dispatch_for("table")
+def compare_check_constraints(  # noqa: PLR0917  (Alembic calls its comparators positionally)
+    autogen_context: AutogenContext,
+    modify_table_ops: ops.ModifyTableOps,
+    schema: str | None,
+    table_name: str,
+    database_table: Table | None,
+    declared_table: Table | None,
+) -> None:
+    """Create the declared named CHECK constraints the database lacks; drop the undeclared ones.
+
+    Constraints are matched by name only: a rule that changes under the same name (a new limit in
+    ``tables.length_check``) needs the old constraint dropped and the new one created by hand.
+    """
+    if database_table is None or declared_table is None or autogen_context.inspector is None:
+        return  # a new table is created with its constraints; a dropped one takes them along
+    existing = {
+        str(found["name"]): found["sqltext"]
+        for found in autogen_context.inspector.get_check_constraints(table_name, schema)
+    }
+    declared = {
+        str(constraint.name): constraint
+        for constraint in declared_table.constraints
+        if isinstance(constraint, CheckConstraint) and constraint.name is not None
+    }
+    for name in sorted(declared.keys() - existing.keys()):
+        modify_table_ops.ops.append(ops.CreateCheckConstraintOp.from_constraint(declared[name]))
+    for name in sorted(existing.keys() - declared.keys()):
+        # Dropped as it stands, so that the downgrade can create it again.
+        standing = CheckConstraint(text(existing[name]), name=name)
+        Table(table_name, MetaData(), standing, schema=schema)
+        modify_table_ops.ops.append(ops.DropConstraintOp.from_constraint(standing))

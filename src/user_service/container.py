@@ -88,7 +88,9 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     repository = providers.Singleton(
-        PostgresUserRepository, engine=engine, observer=telemetry.provided.statement_observer
+        PostgresUserRepository,
+        engine=engine,
+        observer=telemetry.provided.statement_observer.call(engine),
     )
     user_service = providers.Singleton(UserService, repository=repository, clock=clock)
 

@@ -3,8 +3,8 @@
 The composition root builds one :class:`Telemetry` from the settings and the ``OTEL_*``
 variables; the adapters import no telemetry library. The HTTP adapter takes its middleware and
 serves its metrics at ``/metrics``; the PostgreSQL repository names each statement's operation
-and tells a :class:`user_postgres.StatementObserver` how long each took; spans of statements
-hook the engine's events, only when tracing is on.
+and tells a :class:`user_postgres.StatementObserver` of each as it starts and ends, which times
+it (metrics) and traces it (a span, when tracing is on).
 
 - :mod:`.metrics`: the metrics and their exposition (names in ``_names``; one process counts in
   ``_local``, several workers share ``_shared``).

@@ -12,6 +12,7 @@ from __future__ import annotations
 import platform
 from collections.abc import Iterable
 from pathlib import Path
+from time import perf_counter
 from typing import Final, Protocol
 
 from prometheus_client import (
@@ -46,6 +47,7 @@ __all__ = [
     "PoolCollector",
     "ServiceMetrics",
     "StatementMetrics",
+    "StatementTimer",
 ]
 
 UNMATCHED_ROUTE: Final = "<unmatched>"
@@ -73,6 +75,27 @@ class StatementMetrics(Protocol):
     def observe(self, operation: str, seconds: float) -> None:
         """Record one statement of ``operation`` that took ``seconds``."""
         ...
+
+
+class StatementTimer:
+    """Times each statement into :class:`StatementMetrics` (a ``user_postgres.StatementObserver``).
+
+    Two clock readings a statement, far cheaper than listening to the engine's events.
+    """
+
+    __slots__ = ("_metrics",)
+
+    def __init__(self, metrics: StatementMetrics) -> None:
+        self._metrics = metrics
+
+    def started(self, operation: str, _sql: str, /) -> tuple[str, float]:
+        """When a statement of ``operation`` started."""
+        return operation, perf_counter()
+
+    def finished(self, token: tuple[str, float], _error: BaseException | None, /) -> None:
+        """Record the statement's duration, whether it failed or not."""
+        operation, started = token
+        self._metrics.observe(operation, perf_counter() - started)
 
 
 class PoolCollector(Collector):
