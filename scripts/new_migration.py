@@ -34,7 +34,13 @@ def main() -> None:
         config.set_main_option("sqlalchemy.url", url)
         # Revisions are numbered in sequence (0001, 0002, …), so their order reads at a glance.
         next_id = f"{int(migrate.head()) + 1:04d}"
-        command.revision(config, message=message, autogenerate=True, rev_id=next_id)
+        written = command.revision(config, message=message, autogenerate=True, rev_id=next_id)
+    # Alembic frames what it generated with "### commands auto generated ###" comments: dropped.
+    for script in written if isinstance(written, list) else [written]:
+        if script is not None:
+            path = Path(script.path)
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            path.write_text("".join(line for line in lines if "# ###" not in line), "utf-8")
 
 
 if __name__ == "__main__":

@@ -12,12 +12,12 @@
   statement names in its execution options).
 """
 
-from user_postgres._statements import OPERATION_OPTION
 from user_postgres.embedded import EmbeddedPostgres
 from user_postgres.engine import EngineOptions, create_engine
 from user_postgres.execution import Executor, StatementObserver
 from user_postgres.pool import PoolStatus, pool_status
 from user_postgres.repository import PostgresUserRepository
+from user_postgres.statements import OPERATION_OPTION
 
 __all__ = [
     "OPERATION_OPTION",

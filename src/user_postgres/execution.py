@@ -1,6 +1,6 @@
 """How the repository runs a statement: one way, on the asyncpg connection of a pooled connection.
 
-SQLAlchemy builds every statement (:mod:`user_postgres._statements`) and its pool owns every
+SQLAlchemy builds every statement (:mod:`user_postgres.statements`) and its pool owns every
 connection, but its execution layer (the DBAPI adaptation, cursor and result objects, the
 execution context, the ``Connection`` wrappers) costs more CPU than the query round trip on the
 service's hot path (``BENCHMARKS.md``). So :class:`Executor`:
@@ -45,7 +45,7 @@ from sqlalchemy.sql.selectable import SelectBase
 from sqlalchemy.types import TypeEngine
 from sqlalchemy.util import greenlet_spawn
 
-from user_postgres._statements import OPERATION_OPTION
+from user_postgres.statements import OPERATION_OPTION
 
 UNNAMED_OPERATION = "other"
 """The operation of a statement that names none in :data:`OPERATION_OPTION`."""

@@ -36,8 +36,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, Connection, MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from user_postgres._errors import TranslateErrors
 from user_postgres.engine import EngineOptions, create_engine
+from user_postgres.error_translation import TranslateErrors
 
 ADVISORY_LOCK_KEY: Final = 0x757365722D737663
 """The ``pg_advisory_xact_lock`` key that serialises migrations: the bytes of ``user-svc``."""

@@ -13,10 +13,10 @@ from user_core.errors import IdempotencyKeyReused, UserNotFound, VersionMismatch
 from user_core.idempotency import IdempotentRequest, RecordedResponse
 from user_core.model import User, UserChanges, UserDraft
 from user_core.pagination import Cursor, Page, PageRequest
-from user_postgres import _statements as sql
-from user_postgres._errors import TranslateErrors
-from user_postgres._rows import changed_columns, draft_columns, user_from_row
+from user_postgres import statements as sql
+from user_postgres.error_translation import TranslateErrors
 from user_postgres.execution import Connection, Executor, Row, StatementObserver
+from user_postgres.rows import changed_columns, draft_columns, user_from_row
 
 _BIGINT_MAX = 2**63 - 1
 _translate_errors = TranslateErrors()

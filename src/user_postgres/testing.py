@@ -46,7 +46,7 @@ def temporary_server() -> Iterator[str]:
     scratch = Path(tempfile.mkdtemp(prefix="user-service-tests-"))
     pgdata = scratch / "pgdata"
     watchdog = subprocess.Popen(
-        [sys.executable, "-m", "user_postgres._watchdog", pgdata, scratch],
+        [sys.executable, "-m", "user_postgres.orphan_watchdog", pgdata, scratch],
         stdin=subprocess.PIPE,
         start_new_session=True,  # out of reach of signals sent to this process group
     )

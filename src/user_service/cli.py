@@ -23,7 +23,7 @@ from user_postgres import EmbeddedPostgres, migrate
 from user_service.container import database_url
 from user_service.settings import Settings
 from user_service.telemetry.logging import logging_config
-from user_service.telemetry.multiprocess import shared_metrics_directory
+from user_service.telemetry.multiprocess_directory import shared_metrics_directory
 from user_service.telemetry.tracing import tracing_requested
 
 _APP_FACTORY = "user_service.asgi:create_application"

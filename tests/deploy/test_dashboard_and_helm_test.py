@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Final
 
-from tests.deploy._chart import CHART, ROOT, Rendered, annotations_of, container, pod_spec
-from tests.ops._repository import DASHBOARD as DASHBOARD_PATH
+from tests.deploy.chart import CHART, ROOT, Rendered, annotations_of, container, pod_spec
+from tests.ops.deployment_files import DASHBOARD as DASHBOARD_PATH
 
 DASHBOARD: Final = ROOT / DASHBOARD_PATH
 """The dashboard's home, which Compose mounts. Helm cannot read files outside the chart, so the

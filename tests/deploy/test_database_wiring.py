@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from tests.deploy._chart import (
+from tests.deploy.chart import (
     NAMESPACE,
     Rendered,
     annotations_of,

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
-from tests.ops._dockerfile import Dockerfile
-from tests.ops._repository import ROOT
+from tests.ops.deployment_files import ROOT
+from tests.ops.dockerfile import Dockerfile
 
 MONITORING = ["monitoring"]
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops._dockerfile import Dockerfile, Stage
-from tests.ops._repository import ROOT
+from tests.ops.deployment_files import ROOT
+from tests.ops.dockerfile import Dockerfile, Stage
 
 IMAGE_VENV = "/opt/venv"
 SERVER_PACKAGES = ("user_core", "user_http", "user_postgres", "user_service")

@@ -10,14 +10,14 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.ops._dockerfile import Dockerfile
-from tests.ops._repository import (
+from tests.ops.deployment_files import (
     DASHBOARD,
     GRAFANA_PROVISIONING,
     PROMETHEUS_CONFIG,
     ROOT,
     load_yaml,
 )
+from tests.ops.dockerfile import Dockerfile
 
 PROMETHEUS_CONFIG_IN_IMAGE = "/etc/prometheus/prometheus.yml"
 GRAFANA_PROVISIONING_IN_IMAGE = "/etc/grafana/provisioning"

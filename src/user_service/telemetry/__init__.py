@@ -6,14 +6,15 @@ serves its metrics at ``/metrics``; the PostgreSQL repository names each stateme
 and tells a :class:`user_postgres.StatementObserver` of each as it starts and ends, which times
 it (metrics) and traces it (a span, when tracing is on).
 
-- :mod:`.metrics`: the metrics and their exposition (names in ``_names``; one process counts in
-  ``_local``, several workers share ``_shared``).
-- :mod:`.multiprocess`: the directory that worker processes share.
+- :mod:`.metrics`: the metrics and their exposition; their names, labels and buckets in
+  :mod:`.metric_names`; one process counts in :mod:`.metrics_single_process`, several workers
+  share theirs through :mod:`.metrics_multiprocess`.
+- :mod:`.multiprocess_directory`: the directory through which worker processes share metrics.
 - :mod:`.http`: the request middleware (metrics and access line).
 - :mod:`.database`: a span per statement.
 - :mod:`.tracing`: the tracer provider from the environment, and the server span middleware.
 - :mod:`.logging`: log lines as JSON or for the console, through one writer on stdout
-  (``_output``); uvicorn's logging configuration.
+  (:mod:`.log_output`); uvicorn's logging configuration.
 """
 
 from user_service.telemetry.wiring import Telemetry, service_version

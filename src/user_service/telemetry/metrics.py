@@ -1,10 +1,10 @@
 """The service's Prometheus metrics and their exposition at ``/metrics``.
 
-Names, labels and buckets are agreed with the dashboard and the alerts (:mod:`._names`). One
-process counts in plain numbers read at scrape time (:mod:`._local`), which keeps the request
-path cheap. Several worker processes share their values through prometheus-client's
-multiprocess mode (:mod:`._shared`, :mod:`.multiprocess`), and whichever worker is scraped
-answers for all of them.
+Names, labels and buckets are agreed with the dashboard and the alerts (:mod:`.metric_names`).
+One process counts in plain numbers read at scrape time (:mod:`.metrics_single_process`), which
+keeps the request path cheap. Several worker processes share their values through
+prometheus-client's multiprocess mode (:mod:`.metrics_multiprocess`, in the directory of
+:mod:`.multiprocess_directory`), and whichever worker is scraped answers for all of them.
 """
 
 from __future__ import annotations
@@ -28,13 +28,17 @@ from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from user_postgres import pool_status
-from user_service.telemetry import _names as names
-from user_service.telemetry._local import LocalCollector, LocalHttpMetrics, LocalStatementMetrics
-from user_service.telemetry._names import LATENCY_BUCKETS, POOL_STATES
-from user_service.telemetry._shared import (
+from user_service.telemetry import metric_names as names
+from user_service.telemetry.metric_names import LATENCY_BUCKETS, POOL_STATES
+from user_service.telemetry.metrics_multiprocess import (
     SharedHttpMetrics,
     SharedPoolGauges,
     SharedStatementMetrics,
+)
+from user_service.telemetry.metrics_single_process import (
+    LocalCollector,
+    LocalHttpMetrics,
+    LocalStatementMetrics,
 )
 
 __all__ = [

@@ -21,7 +21,7 @@ from user_service.telemetry.database import StatementSpans
 from user_service.telemetry.http import RequestTelemetry
 from user_service.telemetry.logging import AccessLog, access_log
 from user_service.telemetry.metrics import ServiceMetrics, StatementTimer
-from user_service.telemetry.multiprocess import (
+from user_service.telemetry.multiprocess_directory import (
     forget_dead_processes,
     forget_this_process,
     shared_directory,

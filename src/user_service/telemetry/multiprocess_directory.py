@@ -1,5 +1,6 @@
-"""Metrics shared by the worker processes of one server (prometheus-client's multiprocess mode).
+"""The directory through which the worker processes of one server share their metrics.
 
+This is prometheus-client's multiprocess mode (the metric objects: :mod:`.metrics_multiprocess`).
 ``user-service serve --workers N`` gives each run a fresh directory in ``PROMETHEUS_MULTIPROC_DIR``
 before the workers start (:func:`shared_metrics_directory`); each worker writes its values there,
 and whichever worker is scraped reads them all. A worker's live gauges (requests in flight, its

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from user_service.telemetry._output import BUFFER_BYTES, LineWriter
+from user_service.telemetry.log_output import BUFFER_BYTES, LineWriter
 
 
 @pytest.fixture

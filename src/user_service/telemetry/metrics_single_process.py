@@ -19,7 +19,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
-from user_service.telemetry import _names as names
+from user_service.telemetry import metric_names as names
 
 _BOUNDS = names.LATENCY_BUCKETS
 _BUCKET_LABELS = (*(floatToGoString(b) for b in _BOUNDS), "+Inf")  # type: ignore[no-untyped-call]

@@ -5,7 +5,7 @@ standard input whose other end the owner holds. The pipe closes however the owne
 included; this then stops the server if it still runs and removes its scratch directory. After
 an orderly stop there is nothing left to do but the removal.
 
-Usage: ``python -m user_postgres._watchdog PGDATA SCRATCH_DIR``
+Usage: ``python -m user_postgres.orphan_watchdog PGDATA SCRATCH_DIR``
 """
 
 from __future__ import annotations

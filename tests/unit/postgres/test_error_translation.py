@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import exc as sa_exc
 
 from user_core import FieldTaken, StorageUnavailable
-from user_postgres._errors import translate
+from user_postgres.error_translation import translate
 from user_postgres.tables import EMAIL_KEY_UNIQUE
 
 

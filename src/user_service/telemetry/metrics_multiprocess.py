@@ -1,7 +1,8 @@
-"""Metrics shared by worker processes: prometheus-client's objects, backed by its files.
+"""Metrics of several worker processes: prometheus-client's objects, backed by the files in
+the directory that the workers share (:mod:`.multiprocess_directory`).
 
-Slower than :mod:`._local` (every update takes a lock and writes to a memory-mapped file), and
-only used when the server runs several workers.
+Slower than :mod:`.metrics_single_process` (every update takes a lock and writes to a
+memory-mapped file), and only used when the server runs several workers.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from user_postgres import PoolStatus
-from user_service.telemetry import _names as names
+from user_service.telemetry import metric_names as names
 
 
 class SharedHttpMetrics:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from user_service.telemetry.multiprocess import (
+from user_service.telemetry.multiprocess_directory import (
     DIRECTORY_VARIABLE,
     forget_dead_processes,
     forget_this_process,
