@@ -254,6 +254,8 @@ def test_the_request_id_of_a_problem_body_is_kept_without_the_header() -> None:
         httpx.Response(400, content=b"[", headers={"Content-Type": "application/problem+json"}),
         httpx.Response(400, content=b"[]", headers={"Content-Type": "application/problem+json"}),
         problem(418, "teapot"),
+        problem(412, "precondition-failed"),  # no expected version was sent
+        problem(422, "idempotency-key-reused"),  # no key was sent
         httpx.Response(
             400,
             content=json.dumps({"type": 3}),
