@@ -19,6 +19,7 @@ from typing import Any, Final, Self
 
 import httpx
 
+from user_client.cache import UserCache
 from user_client.context import REQUEST_ID_HEADER, context_headers
 from user_client.errors import CallContext, ServiceUnreachable, UnexpectedResponse, domain_error
 from user_client.retry import RetryPolicy, retry_after_seconds
@@ -31,6 +32,7 @@ from user_core import (
     User,
     UserChanges,
     UserDraft,
+    UserNotFound,
 )
 from user_core.model import check_user_id
 
@@ -51,7 +53,9 @@ class RemoteUserService:
     ``base_url`` is where the API is served (``http://users:8080``). ``token`` is a bearer token,
     or a callable (sync or async) that returns one before each attempt. ``timeout`` (seconds, or
     an ``httpx.Timeout``) bounds each attempt; ``limits`` sizes the connection pool; ``retry``
-    says how often to retry (see :mod:`user_client.retry`). ``transport`` replaces the network
+    says how often to retry (see :mod:`user_client.retry`). ``etag_cache_size`` users read or
+    written are kept, and ``get`` asks for them with ``If-None-Match`` (see
+    :mod:`user_client.cache`); 0, the default, turns that off. ``transport`` replaces the network
     (tests: ``httpx.ASGITransport``, ``httpx.MockTransport``).
 
     Every request carries the caller's ``X-Request-ID`` and ``traceparent`` when set (see
@@ -70,6 +74,7 @@ class RemoteUserService:
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: Random | None = None,
+        etag_cache_size: int = 0,
     ) -> None:
         self._client = httpx.AsyncClient(
             base_url=base_url,
@@ -80,6 +85,7 @@ class RemoteUserService:
         self._token = token
         self._retry = retry or RetryPolicy()
         self._rng = rng or Random()  # noqa: S311 - jitter, not secrets
+        self._cache = UserCache(etag_cache_size)
 
     async def __aenter__(self) -> Self:
         return self
@@ -104,7 +110,7 @@ class RemoteUserService:
         """
         key = uuid.uuid4().hex
         response = await self._create(draft, key)
-        return user_of(response.json())
+        return self._cached(user_of(response.json()))
 
     async def create_once(
         self,
@@ -122,10 +128,20 @@ class RemoteUserService:
         return respond(user_of(response.json()))
 
     async def get(self, user_id: int) -> User:
-        """``GET /users/{id}``; raises ``UserNotFound``."""
+        """``GET /users/{id}``, conditional when the user is cached; raises ``UserNotFound``."""
         call = CallContext(user_id=check_user_id(user_id))
-        response = await self._send("GET", f"/users/{user_id}", call, repeatable=True)
-        return user_of(self._expect(response, 200, call).json())
+        cached = self._cache.get(user_id)
+        headers = None if cached is None else {"If-None-Match": f'"{cached.version}"'}
+        try:
+            response = await self._send(
+                "GET", f"/users/{user_id}", call, headers=headers, repeatable=True
+            )
+            if cached is not None and response.status_code == 304:  # noqa: PLR2004
+                return cached
+            return self._cached(user_of(self._expect(response, 200, call).json()))
+        except UserNotFound:
+            self._cache.forget(user_id)
+            raise
 
     async def replace(
         self, user_id: int, draft: UserDraft, expected_version: int | None = None
@@ -135,7 +151,7 @@ class RemoteUserService:
         response = await self._send(
             "PUT", f"/users/{user_id}", call, body=draft_body(draft), media_type=JSON
         )
-        return user_of(self._expect(response, 200, call).json())
+        return self._cached(user_of(self._expect(response, 200, call).json()))
 
     async def patch(
         self, user_id: int, changes: UserChanges, expected_version: int | None = None
@@ -145,12 +161,13 @@ class RemoteUserService:
         response = await self._send(
             "PATCH", f"/users/{user_id}", call, body=merge_patch(changes), media_type=MERGE_PATCH
         )
-        return user_of(self._expect(response, 200, call).json())
+        return self._cached(user_of(self._expect(response, 200, call).json()))
 
     async def delete(self, user_id: int, expected_version: int | None = None) -> None:
         """``DELETE /users/{id}``, ``If-Match`` with ``expected_version``."""
         call = CallContext(user_id=check_user_id(user_id), expected_version=expected_version)
         response = await self._send("DELETE", f"/users/{user_id}", call)
+        self._cache.forget(user_id)
         self._expect(response, 204, call)
 
     async def list(self, request: PageRequest) -> Page:
@@ -176,6 +193,10 @@ class RemoteUserService:
                 name=request.name,
                 email=request.email,
             )
+
+    def _cached(self, user: User) -> User:
+        self._cache.put(user)
+        return user
 
     async def _create(self, draft: UserDraft, key: str) -> httpx.Response:
         call = CallContext(idempotency_key=key)

@@ -21,7 +21,9 @@ from user_client import (
     UnexpectedResponse,
     calling_context,
 )
+from user_client.cache import UserCache
 from user_client.retry import retry_after_seconds
+from user_client.wire import user_of
 from user_core import (
     Cursor,
     FieldTaken,
@@ -385,3 +387,68 @@ def test_retry_after_is_read_in_seconds(header: str | None, seconds: float | Non
 def test_a_retry_policy_must_make_sense(options: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="attempts"):
         RetryPolicy(**options)
+
+
+def test_a_cached_user_is_read_conditionally() -> None:
+    v2 = {**ADA, "version": 2, "other": "admin", "updated_at": "2026-11-25T09:00:01.000000Z"}
+    handler, seen = answers(
+        httpx.Response(201, json=ADA),
+        httpx.Response(304, headers={"ETag": '"1"'}),
+        httpx.Response(200, json=v2),
+        httpx.Response(304, headers={"ETag": '"2"'}),
+    )
+
+    async def reads(users: RemoteUserService) -> list[int]:
+        created = await users.create(UserDraft.parse(name="ada"))
+        return [created.version] + [(await users.get(7)).version for _ in range(3)]
+
+    assert call(handler, reads, etag_cache_size=4) == [1, 1, 2, 2]
+    assert [request.headers.get("If-None-Match") for request in seen] == [None, '"1"', '"1"', '"2"']
+
+
+def test_writes_refresh_the_cache_and_a_delete_or_not_found_empties_it() -> None:
+    v2 = {**ADA, "version": 2}
+    handler, seen = answers(
+        httpx.Response(200, json=v2),  # patch
+        httpx.Response(304),  # get: still version 2
+        httpx.Response(204),  # delete
+        problem(404, "not-found"),  # get: unconditional
+        httpx.Response(200, json=ADA),  # replace
+        problem(404, "not-found"),  # get: conditional, then forgotten
+        problem(404, "not-found"),  # get: unconditional again
+    )
+
+    async def steps(users: RemoteUserService) -> None:
+        await users.patch(7, UserChanges())
+        assert (await users.get(7)).version == 2
+        await users.delete(7)
+        with pytest.raises(UserNotFound):
+            await users.get(7)
+        await users.replace(7, UserDraft.parse(name="ada"))
+        for _ in range(2):
+            with pytest.raises(UserNotFound):
+                await users.get(7)
+
+    call(handler, steps, etag_cache_size=1)
+    conditions = [
+        request.headers.get("If-None-Match") for request in seen if request.method == "GET"
+    ]
+    assert conditions == ['"2"', None, '"1"', None]
+
+
+def test_the_cache_forgets_the_least_recently_used_user() -> None:
+    cache = UserCache(2)
+    users = [user_of({**ADA, "id": n}) for n in (1, 2, 3)]
+    cache.put(users[0])
+    cache.put(users[1])
+    assert cache.get(1) == users[0]  # 1 is now more recent than 2
+    cache.put(users[2])
+    assert [cache.get(n) for n in (1, 2, 3)] == [users[0], None, users[2]]
+
+
+def test_a_cache_of_size_zero_keeps_nothing_and_a_negative_size_is_refused() -> None:
+    cache = UserCache(0)
+    cache.put(user_of(ADA))
+    assert cache.get(7) is None
+    with pytest.raises(ValueError, match="negative"):
+        UserCache(-1)

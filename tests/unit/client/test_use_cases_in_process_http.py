@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 
 import httpx
 import pytest
@@ -22,10 +23,12 @@ from user_http import create_app
 
 
 @asynccontextmanager
-async def remote_in_memory_service() -> AsyncIterator[UserUseCases]:
+async def remote_in_memory_service(etag_cache_size: int = 0) -> AsyncIterator[UserUseCases]:
     service = UserService(InMemoryUserRepository(), FixedClock(tick=timedelta(seconds=1)))
     transport = httpx.ASGITransport(app=create_app(service))
-    async with RemoteUserService("http://users.test", transport=transport) as remote:
+    async with RemoteUserService(
+        "http://users.test", transport=transport, etag_cache_size=etag_cache_size
+    ) as remote:
         yield remote
 
 
@@ -33,3 +36,11 @@ class TestRemoteUserServiceInProcess(UserUseCasesContract):
     @pytest.fixture
     def use_cases_factory(self) -> UseCasesFactory:
         return remote_in_memory_service
+
+
+class TestRemoteUserServiceWithConditionalReads(UserUseCasesContract):
+    """The cache of entity tags changes no behaviour, only what travels."""
+
+    @pytest.fixture
+    def use_cases_factory(self) -> UseCasesFactory:
+        return partial(remote_in_memory_service, etag_cache_size=2)
