@@ -41,7 +41,7 @@ from user_core.model import (
     UserName,
 )
 from user_core.pagination import Cursor, Page, PageRequest
-from user_core.ports import Clock, UserRepository
+from user_core.ports import Clock, UserRepository, UserUseCases
 from user_core.service import UserService
 
 __all__ = [
@@ -78,5 +78,6 @@ __all__ = [
     "UserRepository",
     "UserService",
     "UserServiceError",
+    "UserUseCases",
     "VersionMismatch",
 ]

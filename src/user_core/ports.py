@@ -102,3 +102,56 @@ class UserRepository(Protocol):
         user; ``total`` counts all matching users when ``request.with_total`` is set.
         """
         ...
+
+
+class UserUseCases(Protocol):
+    """What applications do with users: the use-cases, in process or over the network.
+
+    :class:`~user_core.service.UserService` implements it on a repository; ``user_client``'s
+    ``RemoteUserService`` implements it over HTTP. Both take and return domain objects and raise
+    the errors of :mod:`user_core.errors`; the use-case contract suite in
+    :mod:`user_core.testing.use_cases` checks that they behave alike. ``expected_version``, where
+    taken, makes a change conditional (``None``: whatever version is stored).
+    """
+
+    async def create(self, draft: UserDraft) -> User:
+        """Store a new user (version 1); raises ``FieldTaken`` if the name or email is in use."""
+        ...
+
+    async def create_once(
+        self,
+        draft: UserDraft,
+        request: IdempotentRequest,
+        respond: Callable[[User], RecordedResponse],
+    ) -> RecordedResponse:
+        """Create at most once per ``request.key``; every retry gets the first response.
+
+        The same key with another request raises ``IdempotencyKeyReused``; a failure records
+        nothing.
+        """
+        ...
+
+    async def get(self, user_id: int) -> User:
+        """The user with this id; raises ``UserNotFound``."""
+        ...
+
+    async def replace(
+        self, user_id: int, draft: UserDraft, expected_version: int | None = None
+    ) -> User:
+        """Replace every field a client chooses; raises ``UserNotFound``, ``VersionMismatch``,
+        ``FieldTaken``."""
+        ...
+
+    async def patch(
+        self, user_id: int, changes: UserChanges, expected_version: int | None = None
+    ) -> User:
+        """Change only the given fields; raises as :meth:`replace` does."""
+        ...
+
+    async def delete(self, user_id: int, expected_version: int | None = None) -> None:
+        """Remove the user; raises ``UserNotFound`` or ``VersionMismatch``."""
+        ...
+
+    async def list(self, request: PageRequest) -> Page:
+        """One page of users in ascending id order (see :class:`PageRequest`)."""
+        ...

@@ -1,0 +1,71 @@
+"""The JSON of the wire contract (the user resource, the page) to and from `user_core` objects.
+
+Field names come from :data:`user_core.USER_FIELDS`, so a field added to the domain travels
+without a change here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from user_core import USER_FIELDS, Cursor, Page, PageRequest, User, UserChanges, UserDraft
+
+
+def draft_body(draft: UserDraft) -> dict[str, str | None]:
+    """The body of ``POST /users`` and ``PUT /users/{id}``: every field, ``null`` when unset."""
+    return {
+        name: None if value is None else value.value for name, value in draft.field_values().items()
+    }
+
+
+def merge_patch(changes: UserChanges) -> dict[str, str | None]:
+    """The JSON merge patch of ``changes``: only the fields it sets, ``null`` to clear one."""
+    return {
+        name: None if value is None else value.value
+        for name, value in changes.field_values().items()
+    }
+
+
+def user_of(resource: Mapping[str, Any]) -> User:
+    """The domain user in a user resource."""
+    texts: dict[str, Any] = {
+        field.name: None if (value := resource[field.name]) is None else field.kind(value)
+        for field in USER_FIELDS
+    }
+    updated_at = resource["updated_at"]
+    return User(
+        id=int(resource["id"]),
+        **texts,
+        created_at=datetime.fromisoformat(resource["created_at"]),
+        updated_at=None if updated_at is None else datetime.fromisoformat(updated_at),
+        version=int(resource["version"]),
+    )
+
+
+def page_of(body: Mapping[str, Any]) -> Page:
+    """The domain page in a ``GET /users`` body."""
+    cursor = body.get("next_cursor")
+    total = body.get("total")
+    return Page(
+        users=[user_of(resource) for resource in body["users"]],
+        next_cursor=None if cursor is None else Cursor.decode(cursor, "next_cursor"),
+        total=None if total is None else int(total),
+    )
+
+
+def page_query(request: PageRequest) -> dict[str, str]:
+    """The query parameters of ``GET /users`` for this request (defaults left out)."""
+    query = {"limit": str(request.limit)}
+    if request.offset:
+        query["offset"] = str(request.offset)
+    if request.cursor is not None:
+        query["cursor"] = request.cursor.encode()
+    if request.name is not None:
+        query["name"] = request.name
+    if request.email is not None:
+        query["email"] = request.email
+    if request.with_total:
+        query["total"] = "true"
+    return query
