@@ -23,7 +23,7 @@ from user_client.cache import UserCache
 from user_client.context import REQUEST_ID_HEADER, context_headers
 from user_client.errors import CallContext, ServiceUnreachable, UnexpectedResponse, domain_error
 from user_client.retry import RetryPolicy, retry_after_seconds
-from user_client.wire import draft_body, merge_patch, page_of, page_query, user_of
+from user_client.wire import body_of, page_of, page_query, user_of
 from user_core import (
     IdempotentRequest,
     Page,
@@ -149,7 +149,7 @@ class RemoteUserService:
         """``PUT /users/{id}``, ``If-Match`` with ``expected_version``."""
         call = CallContext(user_id=check_user_id(user_id), expected_version=expected_version)
         response = await self._send(
-            "PUT", f"/users/{user_id}", call, body=draft_body(draft), media_type=JSON
+            "PUT", f"/users/{user_id}", call, body=body_of(draft), media_type=JSON
         )
         return self._cached(user_of(self._expect(response, 200, call).json()))
 
@@ -159,7 +159,7 @@ class RemoteUserService:
         """``PATCH /users/{id}`` with a JSON merge patch, ``If-Match`` with ``expected_version``."""
         call = CallContext(user_id=check_user_id(user_id), expected_version=expected_version)
         response = await self._send(
-            "PATCH", f"/users/{user_id}", call, body=merge_patch(changes), media_type=MERGE_PATCH
+            "PATCH", f"/users/{user_id}", call, body=body_of(changes), media_type=MERGE_PATCH
         )
         return self._cached(user_of(self._expect(response, 200, call).json()))
 
@@ -204,7 +204,7 @@ class RemoteUserService:
             "POST",
             "/users",
             call,
-            body=draft_body(draft),
+            body=body_of(draft),
             media_type=JSON,
             headers={IDEMPOTENCY_KEY_HEADER: key},
             repeatable=True,

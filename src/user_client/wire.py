@@ -13,18 +13,15 @@ from typing import Any
 from user_core import USER_FIELDS, Cursor, Page, PageRequest, User, UserChanges, UserDraft
 
 
-def draft_body(draft: UserDraft) -> dict[str, str | None]:
-    """The body of ``POST /users`` and ``PUT /users/{id}``: every field, ``null`` when unset."""
-    return {
-        name: None if value is None else value.value for name, value in draft.field_values().items()
-    }
+def body_of(values: UserDraft | UserChanges) -> dict[str, str | None]:
+    """The JSON body of ``values``, ``null`` for an absent optional field.
 
-
-def merge_patch(changes: UserChanges) -> dict[str, str | None]:
-    """The JSON merge patch of ``changes``: only the fields it sets, ``null`` to clear one."""
+    A draft (``POST /users``, ``PUT /users/{id}``) gives every field; changes give only the fields
+    they set, which is the JSON merge patch of ``PATCH /users/{id}``.
+    """
     return {
         name: None if value is None else value.value
-        for name, value in changes.field_values().items()
+        for name, value in values.field_values().items()
     }
 
 
