@@ -7,6 +7,7 @@ repository's root): each server gets a fresh migrated database of its own.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 
 import httpx2 as httpx
@@ -14,6 +15,10 @@ import pytest
 
 from e2e.server import RunningServer, start_server
 from user_postgres.testing import ScratchDatabases
+
+# The cluster suite (e2e/cluster, `make cluster-test`) needs a Kind cluster and an image: it is
+# collected only when `make cluster-test` names the image.
+collect_ignore = [] if os.environ.get("USER_SERVICE_CLUSTER_IMAGE") else ["cluster"]
 
 
 @pytest.fixture(scope="module")

@@ -259,6 +259,10 @@ storage_manifest() {
     "$(module_dir "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION")/deploy/local-path-storage.yaml"
 }
 
+if [[ ${1:-} == --mirror ]]; then
+  debian_mirror
+  exit 0
+fi
 "$DOCKER" info >/dev/null 2>&1 || die "dockerd is not running ($DOCKER info failed)"
 timed "component images" component_images
 node_image

@@ -13,10 +13,12 @@ kind_bin="$(cached kind "$KIND_VERSION")/bin/kind"
 if [[ -x $kind_bin ]] && "$kind_bin" get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
   timed "kind delete cluster" "$kind_bin" delete cluster --name "$CLUSTER" --kubeconfig "$KUBECONFIG" || status=1
 fi
-if [[ -f "$KIND_STATE/route" ]]; then
-  # shellcheck disable=SC2046
-  ip route del $(cat "$KIND_STATE/route") 2>/dev/null || true
-  rm -f "$KIND_STATE/route"
+if [[ -f "$KIND_STATE/routes" ]]; then
+  while read -r route; do
+    # shellcheck disable=SC2086
+    ip route del $route 2>/dev/null || true
+  done <"$KIND_STATE/routes"
+  rm -f "$KIND_STATE/routes"
 fi
 if /usr/bin/docker network inspect kind >/dev/null 2>&1 &&
   [[ $(/usr/bin/docker network inspect --format '{{len .Containers}}' kind) == 0 ]]; then

@@ -60,9 +60,7 @@ main() {
     timed "kind create cluster" "$kind_bin" create cluster --config "$config" \
       --image "kindest/node:$KUBERNETES_VERSION" --kubeconfig "$KUBECONFIG" --wait 180s
   fi
-  if [[ $KIND_SOURCE == local ]]; then
-    service_route add
-  fi
+  cluster_routes
   timed "system pods ready" kubectl wait --namespace kube-system --for=condition=Ready pods --all --timeout=180s
   timed "metrics-server" "$KIND_DIR/scripts/install-addons.sh" metrics-server
   timed "CloudNativePG operator" "$KIND_DIR/scripts/install-addons.sh" cnpg
@@ -70,15 +68,18 @@ main() {
   log "cluster $CLUSTER up in $((SECONDS - start)) s; KUBECONFIG=$KUBECONFIG"
 }
 
-# The host reaches Services at their ClusterIPs through the node (kube-proxy's rules there), as a
-# pod would: a route on the bridge kind made, removed by kind-down.sh.
-service_route() {
+# The host reaches Services at their ClusterIPs, and pods at theirs, through the node (kube-proxy's
+# rules there), as a pod would: routes via the bridge kind made, removed by kind-down.sh.
+cluster_routes() {
   local node_ip subnet
-  subnet=$(sed -n 's/^  serviceSubnet: //p' "$KIND_DIR/cluster-local.yaml")
   node_ip=$(/usr/bin/docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$CLUSTER-control-plane")
-  ip route replace "$subnet" via "$node_ip"
-  printf '%s via %s\n' "$subnet" "$node_ip" >"$KIND_STATE/route"
-  log "route to Services: $subnet via the node $node_ip"
+  : >"$KIND_STATE/routes"
+  for subnet in $(kubectl get nodes --output=jsonpath='{.items[0].spec.podCIDR}') \
+    "$(kubectl get service kubernetes --namespace default --output=jsonpath='{.spec.clusterIP}' | cut -d. -f1-2).0.0/16"; do
+    ip route replace "$subnet" via "$node_ip"
+    printf '%s via %s\n' "$subnet" "$node_ip" >>"$KIND_STATE/routes"
+  done
+  log "routes to the cluster: $(tr '\n' ' ' <"$KIND_STATE/routes")"
 }
 
 main "$@"
