@@ -77,6 +77,30 @@ cnpg() {
     github.com/cloudnative-pg/cloudnative-pg/cmd/manager
 }
 
+# Tilt cannot be built as a dependency with its replace directives ignored (it needs its forks of
+# `browser` and `fsutil`): the local module is Tilt's own go.mod and go.sum, renamed, plus a
+# requirement of Tilt itself. Two of its pseudo-versions are unknown to the checksum database.
+tilt() {
+  local dir src
+  dir=$(cached tilt "$TILT_VERSION")
+  if is_built "$dir"; then
+    log "tilt $TILT_VERSION: cached in $dir"
+    return
+  fi
+  log "tilt $TILT_VERSION: building into $dir"
+  rm -rf "$dir"
+  mkdir -p "$dir/src" "$dir/bin"
+  src=$(module_dir "github.com/tilt-dev/tilt@$TILT_VERSION")
+  sed 's#^module .*#module local.build/tilt#' "$src/go.mod" >"$dir/src/go.mod"
+  printf '\nrequire github.com/tilt-dev/tilt %s\n' "$TILT_VERSION" >>"$dir/src/go.mod"
+  cp "$src/go.sum" "$dir/src/go.sum"
+  chmod u+w "$dir/src/go.mod" "$dir/src/go.sum"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/tilt-dev/tilt/cmd/tilt"\n' >"$dir/src/tools.go"
+  (cd "$dir/src" && GONOSUMDB=github.com/tilt-dev timed "tilt: build" low go build -trimpath \
+    -ldflags "-s -w" -o "$dir/bin/tilt" github.com/tilt-dev/tilt/cmd/tilt)
+  mark_built "$dir"
+}
+
 components=("$@")
 if [[ ${#components[@]} -eq 0 ]]; then
   components=(kubernetes etcd kind crictl coredns cnpg local-path-provisioner metrics-server)
