@@ -58,7 +58,7 @@ main() {
   else
     sed -e "s#^name: .*#name: $CLUSTER#" "$KIND_DIR/cluster.yaml" >"$config"
     timed "kind create cluster" "$kind_bin" create cluster --config "$config" \
-      --image "kindest/node:$KUBERNETES_VERSION" --kubeconfig "$KUBECONFIG" --wait 180s
+      --image "$KIND_PUBLISHED_NODE_IMAGE" --kubeconfig "$KUBECONFIG" --wait 180s
   fi
   cluster_routes
   timed "system pods ready" kubectl wait --namespace kube-system --for=condition=Ready pods --all --timeout=180s
@@ -74,8 +74,9 @@ cluster_routes() {
   local node_ip subnet
   node_ip=$(/usr/bin/docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$CLUSTER-control-plane")
   : >"$KIND_STATE/routes"
-  for subnet in $(kubectl get nodes --output=jsonpath='{.items[0].spec.podCIDR}') \
-    "$(kubectl get service kubernetes --namespace default --output=jsonpath='{.spec.clusterIP}' | cut -d. -f1-2).0.0/16"; do
+  # kind's default pod and Service networks (cluster-local.yaml names them; cluster.yaml keeps
+  # kind's defaults). With several nodes, the first one forwards to the others' pods.
+  for subnet in 10.244.0.0/16 10.96.0.0/16; do
     ip route replace "$subnet" via "$node_ip"
     printf '%s via %s\n' "$subnet" "$node_ip" >>"$KIND_STATE/routes"
   done
