@@ -27,16 +27,16 @@ debian_mirror() {
   fi
 }
 
-# rootfs NAME PACKAGES: a debootstrapped Debian root file system (minbase plus PACKAGES), cached
-# under a name that includes a hash of the package list.
+# rootfs NAME PACKAGES [SUITE]: a debootstrapped Debian root file system (minbase plus
+# PACKAGES), cached under a name that includes a hash of the package list.
 rootfs() {
-  local name=$1 packages=$2 dir
-  dir="$KIND_CACHE/rootfs-$name-$DEBIAN_SUITE-$(printf '%s' "$packages" | sha256sum | cut -c1-8)"
+  local name=$1 packages=$2 suite=${3:-$DEBIAN_SUITE} dir
+  dir="$KIND_CACHE/rootfs-$name-$suite-$(printf '%s' "$packages" | sha256sum | cut -c1-8)"
   if ! is_built "$dir"; then
     rm -rf "$dir"
-    log "rootfs $name: debootstrap $DEBIAN_SUITE + $packages"
+    log "rootfs $name: debootstrap $suite + $packages"
     timed "rootfs $name" low debootstrap --variant=minbase --include="$packages" \
-      "$DEBIAN_SUITE" "$dir" "$(debian_mirror)" >"$KIND_CACHE/debootstrap-$name.log"
+      "$suite" "$dir" "$(debian_mirror)" >"$KIND_CACHE/debootstrap-$name.log"
     rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
     mark_built "$dir"
   fi
@@ -128,12 +128,14 @@ kube_proxy_image() {
   rm -rf "$dir"
 }
 
-# PostgreSQL and PgBouncer from Debian's packages, one file system, two images. CloudNativePG
+# PostgreSQL and PgBouncer from Debian's packages, one file system, two images (DATABASE_SUITE:
+# CloudNativePG configures PgBouncer with auth_dbname, which PgBouncer has since 1.19; bookworm
+# has 1.18, trixie 1.24, with PostgreSQL 17 like the chart's default image). CloudNativePG
 # runs PostgreSQL as UID/GID 26 and PgBouncer as 998/996, and initdb needs its user in
 # /etc/passwd; it reads the major version from the image's tag.
 database_images() {
   local db dir pg_version pgb_version major
-  db=$(rootfs database "postgresql,pgbouncer,ca-certificates,locales-all")
+  db=$(rootfs database "postgresql,pgbouncer,ca-certificates,locales-all" "$DATABASE_SUITE")
   major=$(ls "$db/usr/lib/postgresql")
   pg_version=$(chroot "$db" dpkg-query -W -f '${Version}' "postgresql-$major" | sed 's/[-+~].*//')
   pgb_version=$(chroot "$db" dpkg-query -W -f '${Version}' pgbouncer | sed 's/[-+~].*//')
