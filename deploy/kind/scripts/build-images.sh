@@ -115,7 +115,7 @@ exec "$0" "$@"'
 
 kube_proxy_image() {
   local base dir
-  base=$(rootfs base "iptables,conntrack,ca-certificates")
+  base=$(rootfs base "$BASE_PACKAGES")
   dir=$(mktemp -d)
   cp -a "$base/." "$dir/"
   install -m 0755 "$(bin kubernetes "$KUBERNETES_VERSION" kube-proxy)" "$dir/usr/local/bin/kube-proxy"
@@ -135,7 +135,7 @@ kube_proxy_image() {
 # /etc/passwd; it reads the major version from the image's tag.
 database_images() {
   local db dir pg_version pgb_version major
-  db=$(rootfs database "postgresql,pgbouncer,ca-certificates,locales-all" "$DATABASE_SUITE")
+  db=$(rootfs database "$DATABASE_PACKAGES" "$DATABASE_SUITE")
   major=$(ls "$db/usr/lib/postgresql")
   pg_version=$(chroot "$db" dpkg-query -W -f '${Version}' "postgresql-$major" | sed 's/[-+~].*//')
   pgb_version=$(chroot "$db" dpkg-query -W -f '${Version}' pgbouncer | sed 's/[-+~].*//')
@@ -168,7 +168,7 @@ database_images() {
 
 # The helper pod of local-path-provisioner creates and removes volume folders with sh.
 helper_image() {
-  import_dir "$(local_image debian "$DEBIAN_SUITE")" "$(rootfs base "iptables,conntrack,ca-certificates")"
+  import_dir "$(local_image debian "$DEBIAN_SUITE")" "$(rootfs base "$BASE_PACKAGES")"
 }
 
 component_images() {
@@ -193,6 +193,11 @@ component_images() {
   helper_image
 }
 
+NODE_PACKAGES="systemd,systemd-sysv,dbus,containerd,runc,containernetworking-plugins,iptables,nftables,conntrack,socat,ethtool,kmod,iproute2,procps,util-linux,mount,ca-certificates,libseccomp2,ebtables,bash,jq,pigz"
+BASE_PACKAGES="iptables,conntrack,ca-certificates"
+DATABASE_PACKAGES="postgresql,pgbouncer,ca-certificates,locales-all"
+node_rootfs() { rootfs node "$NODE_PACKAGES"; }
+
 node_image() {
   local base dir kind_files image archive stamp
   image=$(local_image node "$KUBERNETES_VERSION")
@@ -205,7 +210,7 @@ node_image() {
     return
   fi
   rm -f "$archive"
-  base=$(rootfs node "systemd,systemd-sysv,dbus,containerd,runc,containernetworking-plugins,iptables,nftables,conntrack,socat,ethtool,kmod,iproute2,procps,util-linux,mount,ca-certificates,libseccomp2,ebtables,bash,jq,pigz")
+  base=$(node_rootfs)
   dir=$(mktemp -d)
   timed "node rootfs copy" cp -a "$base/." "$dir/"
   kind_files="$(module_dir "sigs.k8s.io/kind@$KIND_VERSION")/images/base/files"
@@ -263,6 +268,13 @@ storage_manifest() {
 
 if [[ ${1:-} == --mirror ]]; then
   debian_mirror
+  exit 0
+fi
+# The root file systems alone (they need no Go binaries).
+if [[ ${1:-} == --rootfs ]]; then
+  rootfs base "$BASE_PACKAGES" >/dev/null
+  rootfs database "$DATABASE_PACKAGES" "$DATABASE_SUITE" >/dev/null
+  node_rootfs >/dev/null
   exit 0
 fi
 "$DOCKER" info >/dev/null 2>&1 || die "dockerd is not running ($DOCKER info failed)"

@@ -19,7 +19,7 @@ log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # Run a build command at the lowest CPU and I/O priority (the machine is shared).
-low() { nice -n 19 ionice -c 3 "$@"; }
+low() { nice -n 19 ionice -c 2 -n 7 "$@"; }
 
 # cached NAME VERSION: the component's cache folder; `is_built` tells whether it is complete.
 cached() { printf '%s/%s-%s' "$KIND_CACHE" "$1" "$2"; }
