@@ -11,6 +11,12 @@ status=0
 
 kind_bin="$(cached kind "$KIND_VERSION")/bin/kind"
 if [[ -x $kind_bin ]] && "$kind_bin" get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+  # The evidence that nothing was pulled: containerd logs every CRI PullImage request.
+  if /usr/bin/docker exec "$CLUSTER-control-plane" journalctl --unit=containerd --no-pager \
+    >"$KIND_STATE/containerd.log" 2>&1; then
+    pulls=$(grep -c 'PullImage' "$KIND_STATE/containerd.log" || true)
+    log "image pulls requested of the node's containerd: $pulls (log in $KIND_STATE/containerd.log)"
+  fi
   timed "kind delete cluster" "$kind_bin" delete cluster --name "$CLUSTER" --kubeconfig "$KUBECONFIG" || status=1
 fi
 if [[ -f "$KIND_STATE/routes" ]]; then
