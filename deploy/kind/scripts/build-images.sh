@@ -197,13 +197,15 @@ NODE_PACKAGES="systemd,systemd-sysv,dbus,containerd,runc,containernetworking-plu
 BASE_PACKAGES="iptables,conntrack,ca-certificates"
 DATABASE_PACKAGES="postgresql,pgbouncer,ca-certificates,locales-all"
 node_rootfs() { rootfs node "$NODE_PACKAGES"; }
+# The archives the node carries: every component image, not the node itself nor the Python base.
+node_images() { find "$IMAGES" -maxdepth 1 -name '*.tar' ! -name '*_node_*' ! -name '*_python_*' | sort; }
 
 node_image() {
   local base dir kind_files image archive stamp
   image=$(local_image node "$KUBERNETES_VERSION")
   archive="$IMAGES/$(tr '/:' '__' <<<"$image").tar"
   # The node image's identity: every input's name and size, so a changed image rebuilds it.
-  stamp=$( (cd "$IMAGES" && ls -l --time-style=+ ./*.tar | grep -v _node_) | sha256sum | cut -c1-12)
+  stamp=$(node_images | xargs ls -l --time-style=+ | sha256sum | cut -c1-12)
   stamp+=$(cat "$KIND_DIR"/node/* "$KIND_DIR/versions.env" | sha256sum | cut -c1-12)
   if [[ -f $archive && $(cat "$archive.stamp" 2>/dev/null) == "$stamp" ]]; then
     have_image "$image" || "$DOCKER" load --input "$archive" >/dev/null
@@ -215,7 +217,9 @@ node_image() {
   timed "node rootfs copy" cp -a "$base/." "$dir/"
   kind_files="$(module_dir "sigs.k8s.io/kind@$KIND_VERSION")/images/base/files"
   cp -r "$kind_files/." "$dir/"
+  # Module zips keep no file modes: kind's scripts must be made executable again.
   chmod -R u+w "$dir/etc" "$dir/kind" "$dir/usr/local/bin"
+  chmod 0755 "$dir/usr/local/bin/entrypoint" "$dir/usr/local/bin/clean-install" "$dir"/kind/bin/*.sh
   rm -f "$dir/etc/systemd/system/containerd-fuse-overlayfs.service"
   # Debian's containerd is /usr/bin/containerd.
   sed -i 's#^ExecStart=/usr/local/bin/containerd#ExecStart=/usr/bin/containerd#' "$dir/etc/systemd/system/containerd.service"
@@ -246,8 +250,7 @@ node_image() {
   mkdir -p "$dir/kind/manifests" "$dir/kind/images"
   printf '%s' "$KUBERNETES_VERSION" >"$dir/kind/version"
   storage_manifest >"$dir/kind/manifests/default-storage.yaml"
-  cp "$IMAGES"/*.tar "$dir/kind/images/"
-  rm -f "$dir/kind/images/$(basename "$archive")"
+  node_images | xargs cp --target-directory="$dir/kind/images/"
   echo 'kind-local' >"$dir/etc/hostname"
   timed "node image" import_dir "$image" "$dir" \
     --change 'ENTRYPOINT ["/usr/local/bin/entrypoint-unprivileged", "/usr/local/bin/entrypoint", "/sbin/init"]' \
