@@ -21,7 +21,7 @@ python_base() {
   local name dir archive
   name=$(local_image python "3.11-$DEBIAN_SUITE")
   "$DOCKER" image inspect "$name" >/dev/null 2>&1 && { printf '%s' "$name"; return; }
-  archive="$KIND_CACHE/images/$(tr '/:' '__' <<<"$name").tar"
+  archive="$KIND_CACHE/app-base/$(tr '/:' '__' <<<"$name").tar"
   if [[ -f $archive ]]; then
     "$DOCKER" load --input "$archive" >/dev/null
     printf '%s' "$name"
@@ -37,7 +37,7 @@ python_base() {
     # The machine's CA bundle, so pip in the build trusts what the machine trusts.
     cp /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/certs/ca-certificates.crt"
     # The image's pip installs into the system Python, as in the official Python images.
-    rm -f "$dir"/usr/lib/python3*/EXTERNALLY-MANAGED "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+    rm -rf "$dir"/usr/lib/python3*/EXTERNALLY-MANAGED "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
     mark_built "$dir"
   fi
   tar --numeric-owner --exclude=./.done -C "$dir" -c . |
