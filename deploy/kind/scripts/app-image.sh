@@ -34,7 +34,8 @@ python_base() {
     timed "rootfs python" low debootstrap --variant=minbase \
       --include=python3,python3-venv,python3-pip,python-is-python3,ca-certificates \
       "$DEBIAN_SUITE" "$dir" "$("$KIND_DIR/scripts/build-images.sh" --mirror)" >"$KIND_CACHE/debootstrap-python.log"
-    # The machine's CA bundle, so pip in the build trusts what the machine trusts.
+    # The machine's CA bundle, so pip and uv in the build trust what the machine trusts (uv
+    # through SSL_CERT_FILE and UV_NATIVE_TLS below: it carries its own roots otherwise).
     cp /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/certs/ca-certificates.crt"
     # The image's pip installs into the system Python, as in the official Python images.
     rm -rf "$dir"/usr/lib/python3*/EXTERNALLY-MANAGED "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
@@ -42,7 +43,8 @@ python_base() {
   fi
   tar --numeric-owner --exclude=./.done -C "$dir" -c . |
     "$DOCKER" import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-      --change 'ENV LANG=C.UTF-8' - "$name" >/dev/null
+      --change 'ENV LANG=C.UTF-8' --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
+      --change 'ENV UV_NATIVE_TLS=true' - "$name" >/dev/null
   mkdir -p "$(dirname "$archive")"
   "$DOCKER" save --output "$archive" "$name"
   printf '%s' "$name"
