@@ -227,7 +227,7 @@ node_image() {
   sed -i "s#@PAUSE_IMAGE@#$(local_image pause "$PAUSE_VERSION")#" "$dir/etc/containerd/config.toml"
   ctr oci spec | jq '.hooks.createContainer[.hooks.createContainer|length] |= . + {"path": "/kind/bin/mount-product-files.sh"}' \
     >"$dir/etc/containerd/cri-base.json"
-  install -m 0644 "$KIND_DIR/node/10-bridge.conflist" "$dir/etc/cni/net.d/10-bridge.conflist"
+  install -D -m 0644 "$KIND_DIR/node/10-bridge.conflist" "$dir/etc/cni/net.d/10-bridge.conflist"
   install -m 0644 "$KIND_DIR/node/preload-images.service" "$dir/etc/systemd/system/preload-images.service"
   install -D -m 0644 "$KIND_DIR/node/12-preload-images.conf" "$dir/etc/systemd/system/kubelet.service.d/12-preload-images.conf"
   install -m 0755 "$KIND_DIR/node/entrypoint-unprivileged" "$dir/usr/local/bin/entrypoint-unprivileged"
