@@ -9,6 +9,7 @@
 # The kubelet and kube-proxy change global kernel settings; they are recorded here before the
 # cluster starts and restored by kind-down.sh (run here too when anything below fails).
 source "$(dirname "$0")/lib.sh"
+set -E # the ERR trap below holds in functions too
 
 CLUSTER=${KIND_CLUSTER:-user-service}
 KIND_SOURCE=${KIND_SOURCE:-local}
