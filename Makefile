@@ -138,7 +138,7 @@ cluster-test: install tools ## The cluster e2e suite on the Kind cluster (make k
 	PATH="$(KIND_BIN):$(CURDIR)/$(TOOLS):$$PATH" KUBECONFIG=$(KIND_KUBECONFIG) \
 		USER_SERVICE_CLUSTER_IMAGE=$(APP_IMAGE):$(APP_TAG) USER_SERVICE_CLUSTER_RESULTS=$(CLUSTER_RESULTS) \
 		USER_SERVICE_CLUSTER_HELM_ARGS="$$($(KIND_SCRIPTS)/chart-args.sh)" \
-		$(BIN)/pytest e2e/cluster
+		$(BIN)/pytest e2e/cluster --timeout=1200
 
 # What CI runs: the cluster up, the suite, the cluster down whatever the suite's result.
 .PHONY: cluster-ci

@@ -187,7 +187,9 @@ component_images() {
   static_image metrics-server "$METRICS_SERVER_VERSION" \
     "metrics-server=$(bin metrics-server "$METRICS_SERVER_VERSION" metrics-server)" \
     -- --change 'ENTRYPOINT ["/metrics-server"]' --change 'USER 65534'
+  # The operator finds the architectures it can serve from operator/manager_<arch> files.
   static_image cloudnative-pg "${CNPG_VERSION#v}" "manager=$(bin cnpg "$CNPG_VERSION" manager)" \
+    "operator/manager_$(go env GOARCH)=$(bin cnpg "$CNPG_VERSION" manager)" \
     -- --change 'ENTRYPOINT ["/manager"]' --change 'USER 10001'
   database_images
   helper_image
