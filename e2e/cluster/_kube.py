@@ -49,15 +49,20 @@ def image() -> tuple[str, str]:
     return repository, tag
 
 
-def chart_args(tag: str) -> list[str]:
-    """helm install/upgrade arguments: CI's kind values, the image, the cluster's own extras."""
+def chart_args(tag: str, *, wait: bool = True) -> list[str]:
+    """helm install/upgrade arguments: CI's kind values, the image, the cluster's own extras.
+
+    Without ``wait`` helm runs post-install hooks at once: the values create the CloudNativePG
+    Cluster, so the migration Job is a post-install hook, and the pods are Ready only once the
+    schema is at head, so `--wait` (resources Ready before post-install hooks) never finishes.
+    """
     repository, _ = image()
     extra = shlex.split(os.environ.get("USER_SERVICE_CLUSTER_HELM_ARGS", ""))
     return [
         f"--values={VALUES}",
         f"--set=image.repository={repository}",
         f"--set=image.tag={tag}",
-        "--wait",
+        *(["--wait"] if wait else []),
         "--timeout=10m",
         *extra,
     ]

@@ -64,7 +64,11 @@ def release() -> Iterator[Release]:
     """helm install, timed; removed at the end if the uninstall test did not get to it."""
     _, tag = image()
     start = time.monotonic()
-    helm("install", RELEASE, str(CHART), "--create-namespace", *chart_args(tag))
+    helm("install", RELEASE, str(CHART), "--create-namespace", *chart_args(tag, wait=False))
+    for deployment in kubectl(
+        "get", "deployments", f"--selector={INSTANCE}", "-o=name"
+    ).stdout.split():
+        kubectl("rollout", "status", deployment, "--timeout=600s", timeout=660)
     RESULTS.figures["install_seconds"] = round(time.monotonic() - start, 1)
     service, base_url = _service_url()
     RESULTS.figures["first_served_after_install_seconds"] = round(wait_until_served(base_url), 1)

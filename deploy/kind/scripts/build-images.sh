@@ -155,6 +155,8 @@ database_images() {
   printf 'pgbouncer:x:998:996:PgBouncer:/var/lib/pgbouncer:/bin/sh\n' >>"$dir/etc/passwd"
   printf 'pgbouncer:x:996:\n' >>"$dir/etc/group"
   mkdir -p "$dir/var/lib/pgbouncer"
+  # CloudNativePG runs /usr/bin/pgbouncer; Debian installs it in /usr/sbin.
+  ln -sf ../sbin/pgbouncer "$dir/usr/bin/pgbouncer"
   chown -R 26:26 "$dir/var/lib/postgresql" "$dir/var/run/postgresql"
   chown -R 998:996 "$dir/var/lib/pgbouncer"
   import_dir "$(local_image postgresql "$pg_version")" "$dir" \
