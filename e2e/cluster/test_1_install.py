@@ -42,11 +42,17 @@ def test_the_migration_job_completed_before_any_pod_of_the_service_served(
     RESULTS.figures["migration_done_before_first_ready_pod_seconds"] = (
         min(ready) - job_done
     ).total_seconds()
-    assert job_done <= min(ready), f"migrations done at {job_done}, a pod Ready at {min(ready)}"
+    # The job controller records Completed a moment after the migration pod exited (and events
+    # count whole seconds), while /readyz answers 200 only once the schema is at head: allow 5 s.
+    assert (job_done - min(ready)).total_seconds() <= 5, (
+        f"migrations done at {job_done}, a pod Ready at {min(ready)}"
+    )
 
 
 def test_helm_test_passes(release: Release) -> None:
-    done = helm("test", RELEASE, "--logs", "--timeout=5m")
+    # Not --logs: helm fetches the logs of a Pod named after the hook, and the chart's test is a
+    # Job (`helm test --logs` exits 1 after a passing test). A failed Job stays for its logs.
+    done = helm("test", RELEASE, "--timeout=5m")
     assert "Phase:          Succeeded" in done.stdout, done.stdout
 
 
@@ -64,6 +70,7 @@ def test_every_pod_serves_metrics_where_the_service_monitor_scrapes(release: Rel
         "template",
         RELEASE,
         str(CHART),
+        "--kube-version=1.33.4",
         "--set=serviceMonitor.enabled=true",
         "--show-only=templates/servicemonitor_user-service.yaml",
     ).stdout
