@@ -208,8 +208,8 @@ node_image() {
   local base dir kind_files image archive stamp
   image=$(local_image node "$KUBERNETES_VERSION")
   archive="$IMAGES/$(tr '/:' '__' <<<"$image").tar"
-  # The node image's identity: every input's name and size, so a changed image rebuilds it.
-  stamp=$(node_images | xargs ls -l --time-style=+ | sha256sum | cut -c1-12)
+  # The node image's identity: every input's name, size and time, so a rebuilt image rebuilds it.
+  stamp=$(node_images | xargs stat --format '%n %s %Y' | sha256sum | cut -c1-12)
   stamp+=$(cat "$KIND_DIR"/node/* "$KIND_DIR/versions.env" | sha256sum | cut -c1-12)
   if [[ -f $archive && $(cat "$archive.stamp" 2>/dev/null) == "$stamp" ]]; then
     have_image "$image" || "$DOCKER" load --input "$archive" >/dev/null
