@@ -1,7 +1,7 @@
-# syntax=docker/dockerfile:1
 # The user-service image: the server extra's hashed lock (requirements/server.lock) and this
 # project's wheel in a virtual environment, run as an unprivileged user. The migrations ship inside
-# the wheel (user_postgres/migrations), so `user-service migrate up` works from the image too.
+# the wheel (migrations/ becomes user_postgres/migrations), so `user-service migrate up` works from
+# the image too.
 #
 #   docker build -t user-service .
 #   docker run -p 8080:8080 -e USER_SERVICE_DATABASE_URL=postgresql://… user-service
@@ -16,8 +16,16 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore \
     UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
-    UV_PYTHON_DOWNLOADS=never
+    UV_PYTHON_DOWNLOADS=never \
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 WORKDIR /src
+
+# Behind a TLS-inspecting proxy, its CA (the optional build secret extra-ca, e.g.
+# --secret id=extra-ca,src=/etc/ssl/certs/ca-certificates.crt) is trusted by this stage only;
+# without the secret this step changes nothing. The runtime stage never sees it.
+RUN --mount=type=secret,id=extra-ca \
+    if [ -s /run/secrets/extra-ca ]; then cat /run/secrets/extra-ca >>"$SSL_CERT_FILE"; fi
 
 # The build tools (uv, setuptools), pinned with hashes like everything else.
 COPY requirements/build.lock requirements/
@@ -31,6 +39,7 @@ RUN --mount=type=cache,target=/root/.cache/uv deploy/docker/venv.sh deps /opt/ve
 
 COPY pyproject.toml README.md ./
 COPY src/ src/
+COPY migrations/ migrations/
 RUN --mount=type=cache,target=/root/.cache/uv deploy/docker/venv.sh project /opt/venv
 
 

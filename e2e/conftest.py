@@ -2,6 +2,8 @@
 
 The database comes from the same harness as the integration tests (``conftest.py`` at the
 repository's root): each server gets a fresh migrated database of its own.
+``USER_SERVICE_E2E_BASE_URL`` points the ``api`` tests at a service running elsewhere instead (the
+Compose test runs the original scenarios that way against the stack).
 """
 
 from __future__ import annotations
@@ -37,8 +39,12 @@ def server(
     assert status == 0, f"the server exited with {status}:\n{log.read_text()}"
 
 
+BASE_URL_VARIABLE = "USER_SERVICE_E2E_BASE_URL"
+
+
 @pytest.fixture
-def api(server: RunningServer) -> Iterator[httpx.Client]:
-    """An HTTP client for the running server."""
-    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+def api(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+    """An HTTP client for the running server (or the one ``USER_SERVICE_E2E_BASE_URL`` names)."""
+    base_url = os.environ.get(BASE_URL_VARIABLE) or request.getfixturevalue("server").base_url
+    with httpx.Client(base_url=base_url, timeout=10) as client:
         yield client

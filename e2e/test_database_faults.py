@@ -233,8 +233,7 @@ def test_an_outage_fails_fast_and_recovers_without_losing_acknowledged_writes(
         o.name for o in outcomes if o.sent_at <= down_since and o.sent_at + o.seconds >= down_from
     }
     stored = _stored_names(database, prefix)
-    figures = {
-        "stop_mode": mode,
+    counts: dict[str, float] = {
         "rate_per_second": RATE,
         "seconds_down": round(up_since - down_from, 2),
         "requests_sent": len(outcomes),
@@ -259,6 +258,7 @@ def test_an_outage_fails_fast_and_recovers_without_losing_acknowledged_writes(
         "refused_writes_found": len(refused & stored - in_doubt),
         "refused_writes_in_flight_at_the_stop_found": len(refused & stored & in_doubt),
     }
+    figures = {"stop_mode": mode, **counts}
     _record(f"outage_{mode}", figures)
     print(json.dumps(figures, indent=2))
 
@@ -266,9 +266,9 @@ def test_an_outage_fails_fast_and_recovers_without_losing_acknowledged_writes(
     assert while_down
     assert all(o.status == 503 for o in while_down)
     assert all(o.retry_after == "1" and o.problem for o in outcomes if o.status == 503)
-    assert figures["max_seconds_overall"] <= WORST_CASE, "a request took longer than its limits"
-    assert figures["readyz_503_while_down"] > 0
-    assert figures["readyz_other_while_down"] == 0
+    assert counts["max_seconds_overall"] <= WORST_CASE, "a request took longer than its limits"
+    assert counts["readyz_503_while_down"] > 0
+    assert counts["readyz_other_while_down"] == 0
     assert after_ready
     assert all(o.status == 201 for o in after_ready)
     assert acknowledged <= stored, "an acknowledged user is missing"

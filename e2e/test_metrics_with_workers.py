@@ -83,7 +83,8 @@ def answered_by_each_worker(directory: Path) -> dict[str, float]:
     """How many ``/livez`` requests each worker process counted, from its own file."""
     counts = {}
     for path in directory.glob("counter_*.db"):
-        merged = MultiProcessCollector.merge([str(path)], accumulate=False)
+        # prometheus_client leaves merge() unannotated.
+        merged = MultiProcessCollector.merge([str(path)], accumulate=False)  # type: ignore[no-untyped-call]
         counts[path.stem.removeprefix("counter_")] = livez_count(
             {
                 (sample.name, frozenset(sample.labels.items())): sample.value

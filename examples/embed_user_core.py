@@ -15,16 +15,18 @@ from user_core.testing import InMemoryUserRepository
 async def main() -> None:
     users = UserService(InMemoryUserRepository(), SystemClock())
 
-    ada = await users.create(UserDraft.parse("Ada Lovelace", "ada@example.com", "analyst"))
+    ada = await users.create(
+        UserDraft.parse(name="Ada Lovelace", email="ada@example.com", other="analyst")
+    )
     print(f"created #{ada.id} {ada.name.value} <{ada.email.value if ada.email else '-'}>")
 
     try:
-        await users.create(UserDraft.parse("ADA LOVELACE"))
+        await users.create(UserDraft.parse(name="ADA LOVELACE"))
     except FieldTaken as error:
         print(f"refused: {error.field} is taken")
 
     try:
-        UserDraft.parse("", "not-an-address")
+        UserDraft.parse(name="", email="not-an-address")
     except InvalidInput as error:
         for problem in error.errors:
             print(f"invalid {problem.field}: {problem.message}")

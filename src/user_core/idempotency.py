@@ -14,28 +14,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar, Final
 
-from user_core.model import InvalidValue
+from user_core.model import InvalidValue, TextValue
 
 IDEMPOTENCY_RETENTION: Final = timedelta(hours=24)
 """How long a key and its response are kept: a retry within this time gets the same response."""
 
 
 @dataclass(frozen=True, slots=True)
-class IdempotencyKey:
+class IdempotencyKey(TextValue):
     """A client's name for one creation: 1–255 printable ASCII characters (space included)."""
 
-    value: str
     MIN_LENGTH: ClassVar[int] = 1
     MAX_LENGTH: ClassVar[int] = 255
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.value, str):
-            raise InvalidValue("must be a string")
-        if not self.MIN_LENGTH <= len(self.value) <= self.MAX_LENGTH:
-            raise InvalidValue(
-                f"must be {self.MIN_LENGTH} to {self.MAX_LENGTH} printable ASCII characters"
-            )
-        if not all(" " <= char <= "~" for char in self.value):
+    @classmethod
+    def check(cls, text: str) -> None:
+        if not all(" " <= char <= "~" for char in text):
             raise InvalidValue("must hold printable ASCII characters only")
 
 

@@ -17,6 +17,8 @@ from user_core.model import MAX_USER_ID, MIN_USER_ID, User, identity_key
 # checksum lets the service tell a cursor it issued from one that was edited or truncated.
 _CURSOR_KEY = b"user-service/cursor/v1"
 _CURSOR_CHECK_BYTES = 6
+_ID_BYTES = 8  # a bigint, big-endian
+_MAX_CURSOR_LENGTH = 32  # issued cursors have 19 characters: longer text is refused unread
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +29,7 @@ class Cursor:
 
     def encode(self) -> str:
         """The opaque, URL-safe text a client sends back as ``cursor``."""
-        payload = self.after_id.to_bytes(8, "big")
+        payload = self.after_id.to_bytes(_ID_BYTES, "big")
         check = hashlib.blake2b(payload, key=_CURSOR_KEY, digest_size=_CURSOR_CHECK_BYTES).digest()
         return base64.urlsafe_b64encode(payload + check).rstrip(b"=").decode("ascii")
 
@@ -35,15 +37,15 @@ class Cursor:
     def decode(cls, text: str, field: str = "cursor") -> Cursor:
         """Read a cursor made by :meth:`encode`; raise :class:`InvalidInput` for anything else."""
         invalid = InvalidInput.single(field, "is not a cursor this service issued")
-        if not text.isascii() or len(text) > 32:
+        if not text.isascii() or len(text) > _MAX_CURSOR_LENGTH:
             raise invalid
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         except (binascii.Error, ValueError):
             raise invalid from None
-        payload, check = raw[:8], raw[8:]
+        payload, check = raw[:_ID_BYTES], raw[_ID_BYTES:]
         expected = hashlib.blake2b(payload, key=_CURSOR_KEY, digest_size=_CURSOR_CHECK_BYTES)
-        if len(payload) != 8 or check != expected.digest():
+        if len(payload) != _ID_BYTES or check != expected.digest():
             raise invalid
         after_id = int.from_bytes(payload, "big")
         if not MIN_USER_ID <= after_id <= MAX_USER_ID:

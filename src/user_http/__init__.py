@@ -9,12 +9,12 @@ It imports ``user_core`` and never a database driver: readiness comes in as a
 through ``create_app(middleware=...)`` (:func:`request_id_of` names the request it serves).
 """
 
-from user_http._body import MAX_BODY_BYTES
-from user_http._request_id import request_id_of
 from user_http.app import create_app
 from user_http.auth import READ_SCOPE, WRITE_SCOPE, InvalidToken, Principal, TokenVerifier
-from user_http.metrics import MetricsExposition
+from user_http.body import MAX_BODY_BYTES
+from user_http.metrics_endpoint import MetricsExposition
 from user_http.probes import ReadinessProbe, ShutdownSignal
+from user_http.request_id import request_id_of
 
 __all__ = [
     "MAX_BODY_BYTES",

@@ -12,14 +12,14 @@ from starlette.middleware import Middleware
 from starlette.types import Lifespan
 
 from user_core import UserService
-from user_http._request_id import RequestIdMiddleware
 from user_http.auth import TokenVerifier, protect
 from user_http.docs import DocsEndpoints
 from user_http.errors import exception_handlers
-from user_http.metrics import MetricsEndpoint, MetricsExposition
+from user_http.metrics_endpoint import MetricsEndpoint, MetricsExposition
 from user_http.openapi import openapi_document
 from user_http.operations import ApiRoute
 from user_http.probes import ProbeEndpoints, ReadinessProbe, ShutdownSignal
+from user_http.request_id import RequestIdMiddleware
 from user_http.routes import route_table
 from user_http.users import UserEndpoints
 

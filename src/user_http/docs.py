@@ -8,8 +8,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from user_http._docs_page import render_docs_page
-from user_http._responses import JSON, encode
+from user_http.docs_page import render_docs_page
+from user_http.responses import JSON, encode
 
 # The page has no script and loads nothing: forbid everything but its own inline style.
 _PAGE_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
@@ -27,10 +27,10 @@ class DocsEndpoints:
         self._document = encode(document)
         self._page = render_docs_page(document).encode()
 
-    async def openapi(self, request: Request) -> Response:
+    async def openapi(self, _request: Request) -> Response:
         """``GET /openapi.json``."""
         return Response(self._document, media_type=JSON)
 
-    async def page(self, request: Request) -> Response:
+    async def page(self, _request: Request) -> Response:
         """``GET /docs``."""
         return Response(self._page, headers=_PAGE_HEADERS, media_type="text/html; charset=utf-8")

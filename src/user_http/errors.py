@@ -29,8 +29,8 @@ from user_core import (
     UserServiceError,
     VersionMismatch,
 )
-from user_http._request_id import REQUEST_ID_HEADER, request_id_of
-from user_http._responses import PROBLEM_JSON, encode
+from user_http.request_id import REQUEST_ID_HEADER, request_id_of
+from user_http.responses import PROBLEM_JSON, encode
 from user_http.schemas import FieldProblem, Problem
 
 RETRY_AFTER_SECONDS: Final = 1

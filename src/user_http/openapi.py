@@ -21,13 +21,13 @@ from user_core import (
     IdempotencyKey,
     PageRequest,
 )
-from user_http._body import MAX_BODY_BYTES
-from user_http._conditional import ENTITY_TAGS_PATTERN
-from user_http._idempotency import IDEMPOTENCY_KEY_HEADER
-from user_http._request_id import REQUEST_ID_HEADER
-from user_http._responses import PROBLEM_JSON
+from user_http.body import MAX_BODY_BYTES
+from user_http.conditional import ENTITY_TAGS_PATTERN
 from user_http.errors import PROBLEM_TYPES, RETRY_AFTER_SECONDS
+from user_http.idempotency import IDEMPOTENCY_KEY_HEADER
 from user_http.operations import ApiRoute, Operation, Reply
+from user_http.request_id import REQUEST_ID_HEADER
+from user_http.responses import PROBLEM_JSON
 from user_http.schemas import Problem
 
 OPENAPI_VERSION: Final = "3.1.0"

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from user_http._responses import JSON
+from user_http.responses import JSON
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 

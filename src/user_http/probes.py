@@ -7,8 +7,8 @@ from typing import Protocol
 from starlette.requests import Request
 from starlette.responses import Response
 
-from user_http._responses import JSON, encode
 from user_http.errors import ServiceNotReady
+from user_http.responses import JSON, encode
 from user_http.schemas import HealthStatus
 
 
@@ -55,11 +55,11 @@ class ProbeEndpoints:
         self._readiness = readiness
         self._shutdown = shutdown
 
-    async def livez(self, request: Request) -> Response:
+    async def livez(self, _request: Request) -> Response:
         """``200`` while the process can answer at all."""
         return Response(_LIVE, media_type=JSON)
 
-    async def readyz(self, request: Request) -> Response:
+    async def readyz(self, _request: Request) -> Response:
         """``200`` when the readiness probe says so and shutdown has not begun, else ``503``."""
         if self._shutdown.begun:
             raise ServiceNotReady("The service is shutting down.")

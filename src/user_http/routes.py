@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Final
 
-from user_http._body import MERGE_PATCH_MEDIA_TYPES
-from user_http._responses import JSON
 from user_http.auth import READ_SCOPE, WRITE_SCOPE
+from user_http.body import MERGE_PATCH_MEDIA_TYPES
 from user_http.docs import DocsEndpoints
-from user_http.metrics import MetricsEndpoint
+from user_http.metrics_endpoint import MetricsEndpoint
 from user_http.operations import ApiRoute, Link, Operation, Reply
 from user_http.probes import ProbeEndpoints
+from user_http.responses import JSON
 from user_http.schemas import HealthStatus, UserInput, UserMergePatch, UserPage, UserResource
 from user_http.users import UserEndpoints
 

@@ -7,11 +7,21 @@ read from the core's value objects, so a rule is never written twice.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from user_core import MAX_USER_ID, MIN_USER_ID, EmailAddress, OtherInfo, Page, User, UserName
+from user_core import (
+    MAX_USER_ID,
+    MIN_USER_ID,
+    USER_FIELDS,
+    EmailAddress,
+    OtherInfo,
+    Page,
+    TextValue,
+    User,
+    UserName,
+)
 
 _NAME_RULES = (
     f"Unique, compared case-insensitively. Surrounding whitespace is stripped and the text is "
@@ -27,29 +37,24 @@ _OTHER_RULES = f"Free text of at most {OtherInfo.MAX_LENGTH} characters, without
 # NUL is the one character that no PostgreSQL text column holds (see OtherInfo).
 _NO_NUL = "^[^\\x00]*$"
 
-Name = Annotated[
-    str,
-    Meta(
-        description=_NAME_RULES,
-        extra_json_schema={"minLength": UserName.MIN_LENGTH, "maxLength": UserName.MAX_LENGTH},
-    ),
-]
-Email = Annotated[
-    str, Meta(description=_EMAIL_RULES, extra_json_schema={"maxLength": EmailAddress.MAX_LENGTH})
-]
-# What a client sends: the maximum applies once whitespace is stripped (and, for a name, once the
-# text is NFC), so a longer string can be valid and the schema states no maximum of its own.
-NameInput = Annotated[
-    str, Meta(description=_NAME_RULES, extra_json_schema={"minLength": UserName.MIN_LENGTH})
-]
-EmailInput = Annotated[str, Meta(description=_EMAIL_RULES)]
-Other = Annotated[
-    str,
-    Meta(
-        description=_OTHER_RULES,
-        extra_json_schema={"maxLength": OtherInfo.MAX_LENGTH, "pattern": _NO_NUL},
-    ),
-]
+
+def text_schema(kind: type[TextValue], rules: str, *, sent: bool = False, **schema: str) -> Meta:
+    """The JSON schema of a text field: its rules, and the limits read from its value object.
+
+    What a client sends (``sent``) has no maximum: the value object's maximum applies once it has
+    stripped (and maybe normalised) the text, so a longer string can be valid.
+    """
+    limits = {"minLength": kind.MIN_LENGTH} if kind.MIN_LENGTH else {}
+    if not sent:
+        limits["maxLength"] = kind.MAX_LENGTH
+    return Meta(description=rules, extra_json_schema={**limits, **schema} or None)
+
+
+Name = Annotated[str, text_schema(UserName, _NAME_RULES)]
+NameInput = Annotated[str, text_schema(UserName, _NAME_RULES, sent=True)]
+Email = Annotated[str, text_schema(EmailAddress, _EMAIL_RULES)]
+EmailInput = Annotated[str, text_schema(EmailAddress, _EMAIL_RULES, sent=True)]
+Other = Annotated[str, text_schema(OtherInfo, _OTHER_RULES, pattern=_NO_NUL)]
 UserId = Annotated[int, Meta(ge=MIN_USER_ID, le=MAX_USER_ID, description="Assigned by the server.")]
 Timestamp = Annotated[
     str,
@@ -152,11 +157,13 @@ def rfc3339(moment: datetime) -> str:
 
 def user_resource(user: User) -> UserResource:
     """The wire form of a domain user."""
+    texts: dict[str, Any] = {
+        field.name: None if (value := getattr(user, field.name)) is None else value.value
+        for field in USER_FIELDS
+    }
     return UserResource(
         id=user.id,
-        name=user.name.value,
-        email=None if user.email is None else user.email.value,
-        other=None if user.other is None else user.other.value,
+        **texts,
         created_at=rfc3339(user.created_at),
         updated_at=None if user.updated_at is None else rfc3339(user.updated_at),
         version=user.version,

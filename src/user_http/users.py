@@ -9,14 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from user_core import Page, PageRequest, User, UserService
-from user_http._body import JSON_MEDIA_TYPES, MERGE_PATCH_MEDIA_TYPES, read_body
-from user_http._conditional import ANY, etag, if_match_versions, none_match
-from user_http._idempotency import idempotency_key, idempotent_request, record, replay
-from user_http._query import next_page_query, page_request, query_items
-from user_http._responses import JSON, encode, json_response
-from user_http._user_input import canonical_input, user_changes, user_draft, user_id
+from user_http.body import JSON_MEDIA_TYPES, MERGE_PATCH_MEDIA_TYPES, read_body
+from user_http.conditional import ANY, etag, if_match_versions, none_match
 from user_http.errors import PreconditionFailed
+from user_http.idempotency import idempotency_key, idempotent_request, record, replay
+from user_http.query import next_page_query, page_request, query_items
+from user_http.responses import JSON, encode, json_response
 from user_http.schemas import user_page, user_resource
+from user_http.user_input import canonical_input, user_changes, user_draft, user_id
 
 
 class UserEndpoints:

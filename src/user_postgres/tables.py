@@ -27,16 +27,32 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from user_core.idempotency import IdempotencyKey
-from user_core.model import EmailAddress, OtherInfo, UserName
+from user_core.model import EmailAddress, OtherInfo, TextValue, UserName
+
+
+def key_column(field: str) -> str:
+    """The column holding the identity key of a unique field (see ``UniqueText.key``)."""
+    return f"{field}_key"
+
+
+def key_unique_constraint(field: str) -> str:
+    """The unique constraint on a field's key: violated when another user holds the same value,
+    ignoring case, and so reported as ``FieldTaken(field)``."""
+    return f"users_{field}_key_unique"
+
+
+def length_check(field: str, kind: type[TextValue]) -> CheckConstraint:
+    """The CHECK constraint of a field's length limits, read from its value object."""
+    if kind.MIN_LENGTH > 0:
+        rule = f"char_length({field}) BETWEEN {kind.MIN_LENGTH} AND {kind.MAX_LENGTH}"
+    else:
+        rule = f"char_length({field}) <= {kind.MAX_LENGTH}"
+    return CheckConstraint(rule, name=f"users_{field}_length")
+
 
 USERS_PRIMARY_KEY: Final = "users_pkey"
-NAME_KEY_UNIQUE: Final = "users_name_key_unique"
-"""Violated when another user holds the same name, ignoring case: maps to ``FieldTaken("name")``."""
-EMAIL_KEY_UNIQUE: Final = "users_email_key_unique"
-"""Violated when another user holds the same email, ignoring case: ``FieldTaken("email")``."""
-NAME_LENGTH_CHECK: Final = "users_name_length"
-EMAIL_LENGTH_CHECK: Final = "users_email_length"
-OTHER_LENGTH_CHECK: Final = "users_other_length"
+NAME_KEY_UNIQUE: Final = key_unique_constraint("name")
+EMAIL_KEY_UNIQUE: Final = key_unique_constraint("email")
 EMAIL_KEY_CHECK: Final = "users_email_key_with_email"
 VERSION_CHECK: Final = "users_version_positive"
 
@@ -65,12 +81,9 @@ users = Table(
     # user_core.model.identity_key. NULL email keys never collide, so many users have no email.
     UniqueConstraint("name_key", name=NAME_KEY_UNIQUE),
     UniqueConstraint("email_key", name=EMAIL_KEY_UNIQUE),
-    CheckConstraint(
-        f"char_length(name) BETWEEN {UserName.MIN_LENGTH} AND {UserName.MAX_LENGTH}",
-        name=NAME_LENGTH_CHECK,
-    ),
-    CheckConstraint(f"char_length(email) <= {EmailAddress.MAX_LENGTH}", name=EMAIL_LENGTH_CHECK),
-    CheckConstraint(f"char_length(other) <= {OtherInfo.MAX_LENGTH}", name=OTHER_LENGTH_CHECK),
+    length_check("name", UserName),
+    length_check("email", EmailAddress),
+    length_check("other", OtherInfo),
     CheckConstraint("(email IS NULL) = (email_key IS NULL)", name=EMAIL_KEY_CHECK),
     CheckConstraint("version >= 1", name=VERSION_CHECK),
 )

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 
-from user_postgres import migrations
+from user_postgres import migrate
 from user_postgres.embedded import EmbeddedPostgres
 from user_postgres.engine import EngineOptions, create_engine
 from user_postgres.repository import PostgresUserRepository
@@ -46,7 +46,7 @@ def temporary_server() -> Iterator[str]:
     scratch = Path(tempfile.mkdtemp(prefix="user-service-tests-"))
     pgdata = scratch / "pgdata"
     watchdog = subprocess.Popen(
-        [sys.executable, "-m", "user_postgres._watchdog", pgdata, scratch],
+        [sys.executable, "-m", "user_postgres.orphan_watchdog", pgdata, scratch],
         stdin=subprocess.PIPE,
         start_new_session=True,  # out of reach of signals sent to this process group
     )
@@ -77,7 +77,7 @@ class ScratchDatabases:
         """Create the template database and migrate it to head; call once, before :meth:`create`."""
         await self._admin(f'CREATE DATABASE "{self._template}"')
         self._created.append(self._template)
-        await migrations.upgrade(self.url_of(self._template))
+        await migrate.upgrade(self.url_of(self._template))
 
     async def create(self, *, migrated: bool = True) -> str:
         """A new database's URL: a copy of the migrated template, or a blank database."""

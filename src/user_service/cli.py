@@ -19,14 +19,14 @@ from types import FrameType
 
 import uvicorn
 
-from user_postgres import EmbeddedPostgres, migrations
+from user_postgres import EmbeddedPostgres, migrate
 from user_service.container import database_url
 from user_service.settings import Settings
 from user_service.telemetry.logging import logging_config
-from user_service.telemetry.multiprocess import shared_metrics_directory
+from user_service.telemetry.multiprocess_directory import shared_metrics_directory
 from user_service.telemetry.tracing import tracing_requested
 
-_APP_FACTORY = "user_service.app:create_application"
+_APP_FACTORY = "user_service.asgi:create_application"
 # uvicorn kills a worker that has not answered its supervisor for this long, and its default (5 s)
 # is shorter than a worker's start on a busy or CPU-limited machine: it would be killed while it
 # imports, again and again.
@@ -51,8 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)
 
-    migrate = commands.add_parser("migrate", help="apply, undo or show database migrations")
-    steps = migrate.add_subparsers(required=True, metavar="ACTION")
+    migrate_command = commands.add_parser("migrate", help="apply, undo or show database migrations")
+    steps = migrate_command.add_subparsers(required=True, metavar="ACTION")
     up = steps.add_parser("up", help="apply migrations (default: up to the newest)")
     up.add_argument("revision", nargs="?", default="head")
     up.set_defaults(run=_migrate_up)
@@ -88,8 +88,9 @@ def _serve(arguments: argparse.Namespace) -> None:
         if settings.metrics_enabled and settings.workers > 1:
             # Set before the workers start, so that prometheus-client sees it when imported.
             stack.enter_context(shared_metrics_directory())
+        every_address = {"0.0.0.0", "::"}  # noqa: S104 (compared with, not bound to)
         shown_host = (
-            "localhost" if settings.host in {"127.0.0.1", "0.0.0.0", "::"} else settings.host
+            "localhost" if settings.host in {"127.0.0.1", *every_address} else settings.host
         )
         _logger.info("API page: http://%s:%s/docs", shown_host, settings.port)
         uvicorn.run(
@@ -113,7 +114,7 @@ def _exit_cleanly_on_signals() -> None:
     # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again with the
     # handler found before it started. With this handler that ends in SystemExit(0), so the
     # embedded database and other context managers are closed and the exit status is 0.
-    def leave(signum: int, frame: FrameType | None) -> None:
+    def leave(_signum: int, _frame: FrameType | None) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, leave)
@@ -128,15 +129,15 @@ def _database(settings: Settings, stack: ExitStack) -> str:
 
 def _migrate_up(arguments: argparse.Namespace) -> None:
     with ExitStack() as stack:
-        asyncio.run(migrations.upgrade(_database(Settings(), stack), arguments.revision))
+        asyncio.run(migrate.upgrade(_database(Settings(), stack), arguments.revision))
 
 
 def _migrate_down(arguments: argparse.Namespace) -> None:
     with ExitStack() as stack:
-        asyncio.run(migrations.downgrade(_database(Settings(), stack), arguments.revision))
+        asyncio.run(migrate.downgrade(_database(Settings(), stack), arguments.revision))
 
 
 def _migrate_current(_: argparse.Namespace) -> None:
     with ExitStack() as stack:
-        revision = asyncio.run(migrations.current(_database(Settings(), stack)))
+        revision = asyncio.run(migrate.current(_database(Settings(), stack)))
     print(revision or "(no migration applied)")

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from user_core import SystemClock, UserService
 from user_http import ShutdownSignal
-from user_postgres import EngineOptions, PostgresUserRepository, create_engine, migrations
-from user_service.auth import verifier_from_settings
+from user_postgres import EngineOptions, PostgresUserRepository, create_engine, migrate
+from user_service.jwks import verifier_from_settings
 from user_service.readiness import DatabaseReadiness
 from user_service.settings import Settings
 from user_service.telemetry import Telemetry, service_version
@@ -53,10 +53,10 @@ def observed_engine(url: str, options: EngineOptions, telemetry: Telemetry) -> A
     return engine
 
 
-async def database(engine: AsyncEngine, migrate: bool) -> AsyncIterator[AsyncEngine]:
+async def database(engine: AsyncEngine, migrate_on_start: bool) -> AsyncIterator[AsyncEngine]:
     """The database's lifetime in the service: migrate at start, close the pool at the end."""
-    if migrate:
-        await migrations.upgrade(engine)
+    if migrate_on_start:
+        await migrate.upgrade(engine)
     try:
         yield engine
     finally:
@@ -83,12 +83,14 @@ class Container(containers.DeclarativeContainer):
         telemetry=telemetry,
     )
     database = providers.Resource(
-        database, engine=engine, migrate=settings.provided.migrate_on_start
+        database, engine=engine, migrate_on_start=settings.provided.migrate_on_start
     )
 
     clock = providers.Singleton(SystemClock)
     repository = providers.Singleton(
-        PostgresUserRepository, engine=engine, observer=telemetry.provided.statement_observer
+        PostgresUserRepository,
+        engine=engine,
+        observer=telemetry.provided.statement_observer.call(engine),
     )
     user_service = providers.Singleton(UserService, repository=repository, clock=clock)
 

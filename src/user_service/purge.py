@@ -36,7 +36,8 @@ async def purging_expired_keys(service: UserService, interval: float) -> AsyncIt
 
 async def _purge_forever(service: UserService, interval: float) -> None:
     while True:
-        await asyncio.sleep(interval * random.uniform(1 - _JITTER, 1 + _JITTER))
+        # Jitter, so that replicas do not purge in step; nothing secret depends on it.
+        await asyncio.sleep(interval * random.uniform(1 - _JITTER, 1 + _JITTER))  # noqa: S311
         try:
             purged = await service.purge_expired_idempotency_keys()
         except Exception:

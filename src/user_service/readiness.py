@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from user_postgres import migrations
+from user_postgres import migrate
 
 
 class DatabaseReadiness:
@@ -19,4 +19,4 @@ class DatabaseReadiness:
 
     async def __call__(self) -> bool:
         """``True`` when a connection answers and the schema is at head."""
-        return await migrations.is_at_head(self._engine)
+        return await migrate.is_at_head(self._engine)

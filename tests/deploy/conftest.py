@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.deploy._chart import DEV, KIND, MINIMAL, PRODUCTION, Rendered, render
+from tests.deploy.chart import DEV, KIND, MINIMAL, PRODUCTION, Rendered, render
 
 
 @pytest.fixture(scope="session")

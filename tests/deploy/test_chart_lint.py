@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy._chart import CHART, VALUE_SETS_WITH_DEV, helm, values_flags
+from tests.deploy.chart import CHART, VALUE_SETS_WITH_DEV, helm, values_flags
 
 
 @pytest.mark.parametrize("values", VALUE_SETS_WITH_DEV.values(), ids=VALUE_SETS_WITH_DEV.keys())

@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterator
 from typing import Any, Final
 
-from tests.deploy._chart import CHART
-from tests.ops._repository import load_yaml
+from tests.deploy.chart import CHART
+from tests.ops.deployment_files import load_yaml
 
 FREE_FORM: Final = {
     "resources",

@@ -12,8 +12,8 @@ from typing import Any, Final
 import pytest
 import yaml
 
-from tests.deploy._chart import ROOT, tool
-from tests.deploy._tilt import evaluate
+from tests.deploy.chart import ROOT, tool
+from tests.deploy.tiltfile import evaluate
 
 WORKFLOW: Final = ROOT / ".github" / "workflows" / "ci.yaml"
 

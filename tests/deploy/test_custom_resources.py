@@ -3,7 +3,7 @@ the objects they must (the ServiceMonitor at the Service's port, the Pooler at t
 
 from __future__ import annotations
 
-from tests.deploy._chart import Rendered, container, env, render
+from tests.deploy.chart import Rendered, container, env, render
 
 
 def test_service_monitor_scrapes_metrics_on_the_service_port(production: Rendered) -> None:

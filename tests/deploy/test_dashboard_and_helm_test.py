@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Final
 
-from tests.deploy._chart import CHART, ROOT, Rendered, annotations, container, pod_spec
-from tests.ops._repository import DASHBOARD as DASHBOARD_PATH
+from tests.deploy.chart import CHART, ROOT, Rendered, annotations_of, container, pod_spec
+from tests.ops.deployment_files import DASHBOARD as DASHBOARD_PATH
 
 DASHBOARD: Final = ROOT / DASHBOARD_PATH
 """The dashboard's home, which Compose mounts. Helm cannot read files outside the chart, so the
@@ -31,10 +31,10 @@ def test_helm_test_runs_the_smoke_script_against_the_service(defaults: Rendered)
     job = defaults.one("Job", "user-service-smoke-test")
     script = defaults.one("ConfigMap", "user-service-smoke-test")
     service = defaults.one("Service")
-    assert annotations(job)["helm.sh/hook"] == "test"
-    assert annotations(script)["helm.sh/hook"] == "test"
-    assert int(annotations(script)["helm.sh/hook-weight"]) < int(
-        annotations(job)["helm.sh/hook-weight"]
+    assert annotations_of(job)["helm.sh/hook"] == "test"
+    assert annotations_of(script)["helm.sh/hook"] == "test"
+    assert int(annotations_of(script)["helm.sh/hook-weight"]) < int(
+        annotations_of(job)["helm.sh/hook-weight"]
     )
     assert script["data"]["smoke.py"] == (CHART / "files" / "smoke.py").read_text().rstrip("\n")
     smoke = container(job, "smoke-test")

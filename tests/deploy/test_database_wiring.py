@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from tests.deploy._chart import (
+from tests.deploy.chart import (
     NAMESPACE,
     Rendered,
-    annotations,
+    annotations_of,
     container,
     env,
     pod_spec,
@@ -86,11 +86,11 @@ def test_an_external_url_is_kept_in_a_secret(minimal: Rendered) -> None:
     variables = service_env(minimal)
     assert secret_ref(variables["USER_SERVICE_DATABASE_URL"]) == ("user-service-database", "url")
     assert secret["stringData"]["url"].startswith("postgresql://")
-    assert annotations(secret) == {}
+    assert annotations_of(secret) == {}
 
 
 def test_migrations_run_before_install_and_upgrade(defaults: Rendered) -> None:
-    job = annotations(migration_job(defaults))
+    job = annotations_of(migration_job(defaults))
     assert job["helm.sh/hook"] == "pre-install,pre-upgrade"
     assert job["helm.sh/hook-weight"] == "0"
     assert job["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
@@ -101,7 +101,7 @@ def test_migrations_run_after_install_when_the_release_creates_the_cluster(
 ) -> None:
     # The Cluster is one of the release's own objects: before install it does not exist.
     assert len(production.of_kind("Cluster")) == 1
-    assert annotations(migration_job(production))["helm.sh/hook"] == "post-install,pre-upgrade"
+    assert annotations_of(migration_job(production))["helm.sh/hook"] == "post-install,pre-upgrade"
 
 
 def test_what_the_migration_job_needs_is_created_by_earlier_hooks(minimal: Rendered) -> None:
@@ -113,10 +113,10 @@ def test_what_the_migration_job_needs_is_created_by_earlier_hooks(minimal: Rende
         ("ConfigMap", migrations["envFrom"][0]["configMapRef"]["name"]),
         ("Secret", secret_ref(env(migrations)["USER_SERVICE_DATABASE_URL"])[0]),
     }
-    job_weight = int(annotations(job)["helm.sh/hook-weight"])
+    job_weight = int(annotations_of(job)["helm.sh/hook-weight"])
     for kind, name in needs:
-        needed = annotations(minimal.one(kind, name))
-        assert needed["helm.sh/hook"] == annotations(job)["helm.sh/hook"]
+        needed = annotations_of(minimal.one(kind, name))
+        assert needed["helm.sh/hook"] == annotations_of(job)["helm.sh/hook"]
         assert int(needed["helm.sh/hook-weight"]) < job_weight
         assert needed["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.deploy._chart import (
+from tests.deploy.chart import (
     OLDEST_KUBERNETES,
     Rendered,
     container,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.deploy._chart import ROOT
-from tests.deploy._tilt import evaluate
-from tests.ops._repository import load_yaml
+from tests.deploy.chart import ROOT
+from tests.deploy.tiltfile import evaluate
+from tests.ops.deployment_files import load_yaml
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Final
 
-import kubernetes_validate
+import kubernetes_validate  # type: ignore[import-untyped]  # ships neither types nor stubs
 import pytest
 
-from tests.deploy._chart import (
+from tests.deploy.chart import (
     NEWEST_KUBERNETES,
     OLDEST_KUBERNETES,
     VALUE_SETS_WITH_DEV,

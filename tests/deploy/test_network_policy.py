@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.deploy._chart import Rendered, render
+from tests.deploy.chart import Rendered, render
 
 
 def peers(rendered: Rendered) -> list[dict[str, Any]]:

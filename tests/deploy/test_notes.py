@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy._chart import (
+from tests.deploy.chart import (
     CHART,
     MINIMAL,
     NAMESPACE,

@@ -11,7 +11,7 @@ from typing import Final
 
 import pytest
 
-from tests.deploy._chart import template
+from tests.deploy.chart import template
 
 REJECTED: Final = sorted((Path(__file__).parent / "rejected").glob("*.yaml"))
 

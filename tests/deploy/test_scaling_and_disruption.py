@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.deploy._chart import Rendered, render
+from tests.deploy.chart import Rendered, render
 
 
 def test_without_autoscaling_the_deployment_sets_replicas(defaults: Rendered) -> None:

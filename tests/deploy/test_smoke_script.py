@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from e2e.server import RunningServer, start_server
-from tests.deploy._chart import CHART
+from tests.deploy.chart import CHART
 
 SMOKE: Final = CHART / "files" / "smoke.py"
 

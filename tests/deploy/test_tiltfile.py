@@ -12,8 +12,8 @@ import pytest
 import starlark
 import yaml
 
-from tests.deploy._chart import CHART, DEV, ROOT
-from tests.deploy._tilt import Evaluation, evaluate, parse
+from tests.deploy.chart import CHART, DEV, ROOT
+from tests.deploy.tiltfile import Evaluation, evaluate, parse
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 
-from tests.ops import _dockerfile
-from tests.ops._repository import DASHBOARD, ROOT, load_json, load_yaml
+from tests.ops.deployment_files import DASHBOARD, ROOT, load_json, load_yaml
+from tests.ops.dockerfile import Dockerfile
+from tests.ops.dockerfile import read as read_dockerfile
 
 
 @pytest.fixture(scope="session")
-def dockerfile() -> _dockerfile.Dockerfile:
+def dockerfile() -> Dockerfile:
     """The repository's ``Dockerfile``, by stage."""
-    return _dockerfile.read(ROOT / "Dockerfile")
+    return read_dockerfile(ROOT / "Dockerfile")
 
 
 @pytest.fixture(scope="session")

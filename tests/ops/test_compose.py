@@ -7,16 +7,22 @@ check-jsonschema package, so the check needs no network.
 from __future__ import annotations
 
 import json
+import re
 from importlib.resources import files
 from typing import Any
 from urllib.parse import urlsplit
 
 import jsonschema
 
-from tests.ops._dockerfile import Dockerfile
-from tests.ops._repository import ROOT
+from tests.ops.deployment_files import ROOT
+from tests.ops.dockerfile import Dockerfile
 
 MONITORING = ["monitoring"]
+
+
+def _default(value: str) -> str:
+    """``value`` with each ``${NAME:-default}`` replaced by its default, as Compose would unset."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
 
 
 def _compose_specification() -> dict[str, Any]:
@@ -35,7 +41,7 @@ def test_compose_file_follows_the_compose_specification(compose: dict[str, Any])
 
 def test_database_is_postgresql_17_with_a_pg_isready_health_check(compose: dict[str, Any]) -> None:
     postgres = compose["services"]["postgres"]
-    assert postgres["image"].startswith("postgres:17")
+    assert _default(postgres["image"]).startswith("postgres:17")
     assert postgres["healthcheck"]["test"][0] == "CMD-SHELL"
     assert postgres["healthcheck"]["test"][1].startswith("pg_isready ")
 
@@ -61,8 +67,25 @@ def test_service_is_built_from_the_dockerfile_and_published_on_its_port(
 ) -> None:
     service = compose["services"]["user-service"]
     port = dockerfile.stage("runtime").environment()["USER_SERVICE_PORT"]
-    assert service["build"] == {"context": ".", "dockerfile": "Dockerfile"}
-    assert service["ports"] == [f"{port}:{port}"]
+    assert service["build"] == {
+        "context": ".",
+        "dockerfile": "Dockerfile",
+        "args": {"PYTHON_IMAGE": "${PYTHON_IMAGE:-python:3.11-slim-bookworm}"},
+        "secrets": ["extra-ca"],
+    }
+    assert [_default(ports) for ports in service["ports"]] == [f"{port}:{port}"]
+
+
+def test_base_images_default_to_the_dockerfile_and_official_ones(
+    compose: dict[str, Any], dockerfile: Dockerfile
+) -> None:
+    python = _default(compose["services"]["user-service"]["build"]["args"]["PYTHON_IMAGE"])
+    assert python == dockerfile.arguments["PYTHON_IMAGE"]
+    assert _default(compose["services"]["prometheus"]["image"]).startswith("prom/prometheus:v3")
+
+
+def test_the_build_secret_is_empty_unless_a_ca_is_given(compose: dict[str, Any]) -> None:
+    assert compose["secrets"] == {"extra-ca": {"file": "${USER_SERVICE_EXTRA_CA:-/dev/null}"}}
 
 
 def test_stop_grace_outlasts_the_default_shutdown_grace(compose: dict[str, Any]) -> None:

@@ -19,8 +19,8 @@ from typing import ClassVar
 
 import pytest
 
-from tests.ops._dockerfile import Dockerfile, Instruction
-from tests.ops._repository import ROOT
+from tests.ops.deployment_files import ROOT
+from tests.ops.dockerfile import Dockerfile, Instruction
 
 PINNED_SLIM_PYTHON_3_11 = re.compile(r"python:3\.11(\.\d+)?-slim-[a-z]+(@sha256:[0-9a-f]{64})?")
 IMAGE_USER = "10001:10001"
@@ -187,7 +187,11 @@ def _run_health_check(dockerfile: Dockerfile, *, port: int) -> int:
     assert command[0] == "python"  # the image's, from the virtual environment on PATH
     environment = {**os.environ, "USER_SERVICE_PORT": str(port)}
     result = subprocess.run(
-        [sys.executable, *command[1:]], env=environment, capture_output=True, timeout=30
+        [sys.executable, *command[1:]],
+        env=environment,
+        capture_output=True,
+        timeout=30,
+        check=False,
     )
     return result.returncode
 

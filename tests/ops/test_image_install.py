@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.ops._dockerfile import Dockerfile, Stage
-from tests.ops._repository import ROOT
+from tests.ops.deployment_files import ROOT
+from tests.ops.dockerfile import Dockerfile, Stage
 
 IMAGE_VENV = "/opt/venv"
 SERVER_PACKAGES = ("user_core", "user_http", "user_postgres", "user_service")
@@ -49,6 +49,7 @@ class BuiltEnvironment:
             capture_output=True,
             text=True,
             timeout=120,
+            check=False,
         )
         assert result.returncode == 0, result.stderr
         return result.stdout
@@ -80,7 +81,7 @@ def test_every_server_module_imports_from_the_installed_wheel(built: BuiltEnviro
 
 def test_migrations_ship_in_the_installed_package(built: BuiltEnvironment) -> None:
     shipped = json.loads(built.run("-c", _DESCRIBE_MIGRATIONS))
-    source = ROOT / "src" / "user_postgres" / "migrations"
+    source = ROOT / "migrations"
     assert shipped["versions"] == sorted(path.name for path in source.glob("versions/*.py"))
     assert {"env.py", "script.py.mako"} <= set(shipped["files"])
     assert shipped["head"] == _source_head()
@@ -128,6 +129,7 @@ def _replay(stage: Stage, scratch: Path, base_bin: Path) -> None:
                     capture_output=True,
                     text=True,
                     timeout=240,
+                    check=False,
                 )
                 assert result.returncode == 0, f"{command}:\n{result.stdout}\n{result.stderr}"
             case _:
@@ -150,9 +152,9 @@ def _pins(lock: Path) -> list[tuple[str, str]]:
 
 
 def _source_head() -> str:
-    from user_postgres import migrations
+    from user_postgres import migrate
 
-    return migrations.head()
+    return migrate.head()
 
 
 def _without_python_variables() -> dict[str, str]:
@@ -197,10 +199,10 @@ print(json.dumps(sorted(
 _DESCRIBE_MIGRATIONS = """
 import json
 from importlib.resources import files
-from user_postgres import migrations
+from user_postgres import migrate, migrations
 here = files(migrations)
 print(json.dumps({
-    "head": migrations.head(),
+    "head": migrate.head(),
     "files": sorted(path.name for path in here.iterdir() if path.is_file()),
     "versions": sorted(path.name for path in (here / "versions").iterdir()
                        if path.name.endswith(".py")),

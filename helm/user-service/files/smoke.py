@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.client import HTTPResponse
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -85,7 +86,7 @@ def wait_until_ready(base_url: str, timeout: float = READY_TIMEOUT_SECONDS) -> N
         except (URLError, OSError) as error:
             last = str(error)
         else:
-            if answer.status == 200:
+            if answer.status == HTTPStatus.OK:
                 print("ok   GET /readyz (200)", flush=True)
                 return
             last = f"{answer.status} {answer.body[:200]!r}"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar, TypeVar
 
@@ -42,7 +43,7 @@ T0 = datetime(2026, 11, 25, 9, 0, 0, 123456, tzinfo=UTC)
 
 
 def _draft(name: str, email: str | None = None, other: str | None = None) -> UserDraft:
-    return UserDraft.parse(name, email, other)
+    return UserDraft.parse(name=name, email=email, other=other)
 
 
 def _once(key: str, fingerprint: bytes = b"body") -> IdempotentRequest:
@@ -162,7 +163,7 @@ class UserRepositoryContract:
             return user, changed, await repo.get(user.id)
 
         user, changed, stored = run(repository_factory, scenario)
-        assert changed == User(user.id, user.name, user.email, None, T0, later, 2)
+        assert changed == replace(user, other=None, updated_at=later, version=2)
         assert stored == changed
 
     def test_update_may_change_the_letter_case_of_its_own_name(
@@ -440,7 +441,7 @@ class UserRepositoryContract:
     def test_a_response_that_cannot_be_made_leaves_neither_user_nor_key(
         self, repository_factory: RepositoryFactory
     ) -> None:
-        def broken(user: User) -> RecordedResponse:
+        def broken(_user: User) -> RecordedResponse:
             raise RuntimeError("cannot encode")
 
         async def scenario(repo: UserRepository) -> tuple[Page, RecordedResponse]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from user_core.errors import FieldTaken, IdempotencyKeyReused, UserNotFound, VersionMismatch
 from user_core.idempotency import IdempotentRequest, RecordedResponse
-from user_core.model import User, UserChanges, UserDraft
+from user_core.model import USER_FIELDS, User, UserChanges, UserDraft
 from user_core.pagination import Cursor, Page, PageRequest
 
 
@@ -33,15 +33,7 @@ class InMemoryUserRepository:
 
     async def add(self, draft: UserDraft, now: datetime) -> User:
         """See :meth:`UserRepository.add`."""
-        candidate = User(
-            id=self._last_id + 1,
-            name=draft.name,
-            email=draft.email,
-            other=draft.other,
-            created_at=now.astimezone(UTC),
-            updated_at=None,
-            version=1,
-        )
+        candidate = User.from_draft(draft, id=self._last_id + 1, created_at=now.astimezone(UTC))
         self._check_unique(candidate)
         self._last_id = candidate.id
         self._users[candidate.id] = candidate
@@ -130,11 +122,8 @@ class InMemoryUserRepository:
         return user
 
     def _check_unique(self, candidate: User) -> None:
-        email_key = None if candidate.email is None else candidate.email.key
-        for other in self._users.values():
-            if other.id == candidate.id:
-                continue
-            if other.name.key == candidate.name.key:
-                raise FieldTaken("name")
-            if email_key is not None and other.email is not None and other.email.key == email_key:
-                raise FieldTaken("email")
+        others = [user for user in self._users.values() if user.id != candidate.id]
+        for field in USER_FIELDS:
+            key = field.key_of(candidate)
+            if key is not None and any(field.key_of(other) == key for other in others):
+                raise FieldTaken(field.name)

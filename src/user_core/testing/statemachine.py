@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from user_core.errors import FieldTaken, UserNotFound, UserServiceError, VersionMismatch
-from user_core.model import MAX_USER_ID, User, UserChanges, UserDraft
+from user_core.model import MAX_USER_ID, USER_FIELDS, User, UserChanges, UserDraft
 from user_core.pagination import PageRequest
 from user_core.ports import UserRepository
 from user_core.testing import strategies
@@ -32,15 +32,13 @@ class Model:
 
     def conflict(self, candidate: User) -> set[str]:
         """The unique fields ``candidate`` would share with another user."""
-        taken = set()
-        for other in self.users.values():
-            if other.id == candidate.id:
-                continue
-            if other.name.key == candidate.name.key:
-                taken.add("name")
-            if candidate.email and other.email and other.email.key == candidate.email.key:
-                taken.add("email")
-        return taken
+        others = [user for user in self.users.values() if user.id != candidate.id]
+        return {
+            user_field.name
+            for user_field in USER_FIELDS
+            if (key := user_field.key_of(candidate)) is not None
+            and any(user_field.key_of(other) == key for other in others)
+        }
 
     def failure(self, user_id: int, expected: int | None) -> type[UserServiceError] | None:
         """The error a conditional write to ``user_id`` must raise, if any."""
@@ -103,7 +101,7 @@ class RepositoryStateMachine(RuleBasedStateMachine):
     @rule(draft=_drafts)
     def add(self, draft: UserDraft) -> None:
         now = self.tick()
-        taken = self.model.conflict(User(0, draft.name, draft.email, draft.other, now, None, 1))
+        taken = self.model.conflict(User.from_draft(draft, id=0, created_at=now))
         user, error = self.attempt(self.repository.add(draft, now))
         if taken:
             assert isinstance(error, FieldTaken), f"got {user or error!r}; {taken} is taken"
@@ -111,7 +109,7 @@ class RepositoryStateMachine(RuleBasedStateMachine):
             return
         assert user is not None, f"add raised {error!r}"
         assert user.id > self.model.last_id, "ids must increase"
-        assert user == User(user.id, draft.name, draft.email, draft.other, now, None, 1)
+        assert user == User.from_draft(draft, id=user.id, created_at=now)
         self.model.users[user.id] = user
         self.model.last_id = user.id
 

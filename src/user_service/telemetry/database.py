@@ -1,11 +1,13 @@
 """A span per database statement, when tracing is on.
 
-It hooks SQLAlchemy's cursor events on the engine, so the PostgreSQL adapter knows nothing of
-tracing: it only names each statement's operation in its execution options
-(:data:`user_postgres.OPERATION_OPTION`). Statements that name none (migrations, readiness
-checks) are named by their SQL verb. Listening to an engine's events slows each of its
-statements down a little, which is why statement durations for metrics are measured by the
-repository itself (:class:`user_postgres.StatementObserver`) instead.
+:class:`StatementSpans` is a :class:`user_postgres.StatementObserver`: the repository tells it of
+each statement it runs, named by the operation the statement gives in its execution options
+(:data:`user_postgres.OPERATION_OPTION`), so the PostgreSQL adapter knows nothing of tracing.
+The few statements that run through SQLAlchemy's own execution instead (the readiness check and
+migrations) are traced by listening to the engine's cursor events (:meth:`StatementSpans.listen`),
+named by their SQL verb. Those events cost every statement through the engine a little, which
+is why the listener is installed only when tracing is on, and why the repository's statements do
+not go through it.
 """
 
 from __future__ import annotations
@@ -34,47 +36,66 @@ def operation_of(context: ExecutionContext | None) -> str:
 
 
 class StatementSpans:
-    """A client span per statement, child of the span current when it runs (the request's)."""
+    """A client span per statement, child of the span current when it runs (the request's).
 
-    def __init__(self, tracer: Tracer) -> None:
+    ``database`` is the name of the database the statements run in (``db.namespace``).
+    """
+
+    __slots__ = ("_attributes", "_tracer")
+
+    def __init__(self, tracer: Tracer, database: str) -> None:
         self._tracer = tracer
+        self._attributes = {"db.system.name": "postgresql", "db.namespace": database}
 
-    def listen(self, engine: AsyncEngine) -> None:
-        """Start tracing the statements of ``engine``."""
-        target = engine.sync_engine
-        event.listen(target, "before_cursor_execute", self._started)
-        event.listen(target, "after_cursor_execute", self._finished)
-        event.listen(target, "handle_error", self._failed)
-
-    def _started(
-        self, conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, *_: Any
-    ) -> None:
-        operation = operation_of(context)
-        verb = statement.split(None, 1)[0].upper() if statement else ""
-        conn.info[_SPAN] = self._tracer.start_span(
+    def started(self, operation: str, sql: str) -> Span:
+        """Start the span of a statement (see :class:`user_postgres.StatementObserver`)."""
+        verb = sql.split(None, 1)[0].upper() if sql else ""
+        return self._tracer.start_span(
             verb if operation == UNNAMED_OPERATION else operation,
             kind=SpanKind.CLIENT,
             attributes={
-                "db.system.name": "postgresql",
-                "db.namespace": conn.engine.url.database or "",
+                **self._attributes,
                 "db.operation.name": verb,
-                "db.query.text": statement,  # placeholders only: values are never in it
+                "db.query.text": sql,  # placeholders only: values are never in it
             },
         )
 
-    def _finished(self, conn: Connection, *_: Any) -> None:
+    def finished(self, span: Span, error: BaseException | None) -> None:
+        """End the span of a statement, as an error if it failed."""
+        if error is not None:
+            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        span.end()
+
+    def listen(self, engine: AsyncEngine) -> None:
+        """Also trace the statements that run through ``engine``'s own execution."""
+        target = engine.sync_engine
+        event.listen(target, "before_cursor_execute", self._cursor_started)
+        event.listen(target, "after_cursor_execute", self._cursor_finished)
+        event.listen(target, "handle_error", self._cursor_failed)
+
+    def _cursor_started(
+        self,
+        conn: Connection,
+        _cursor: Any,
+        statement: str,
+        _parameters: Any,
+        context: Any,
+        *_: Any,
+    ) -> None:
+        conn.info[_SPAN] = self.started(operation_of(context), statement)
+
+    def _cursor_finished(self, conn: Connection, *_: Any) -> None:
         span: Span | None = conn.info.pop(_SPAN, None)
         if span is not None:
-            span.end()
+            self.finished(span, None)
 
-    def _failed(self, error: ExceptionContext) -> None:
+    def _cursor_failed(self, error: ExceptionContext) -> None:
         if not _usable(error.connection):
             return
         span: Span | None = error.connection.info.pop(_SPAN, None)
         if span is not None:
-            span.record_exception(error.original_exception)
-            span.set_status(Status(StatusCode.ERROR, type(error.original_exception).__name__))
-            span.end()
+            self.finished(span, error.original_exception)
 
 
 def _usable(connection: Connection | None) -> TypeGuard[Connection]:

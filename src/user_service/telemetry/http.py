@@ -63,5 +63,10 @@ class RequestTelemetry:
                 metrics.finished(method, template, status, seconds)
             if self._access_log is not None:
                 self._access_log.record(
-                    method, template, status, seconds, request_id_of(scope), scope.get(TRACE_ID_KEY)
+                    method,
+                    template,
+                    status,
+                    seconds,
+                    request_id=request_id_of(scope),
+                    trace_id=scope.get(TRACE_ID_KEY),
                 )

@@ -5,7 +5,7 @@ line is encoded straight from a struct (:class:`JsonAccessLog`); for people, str
 it. Every other line (uvicorn's, the HTTP adapter's catch-all errors with their stack, the
 libraries') goes through the standard library's ``logging``, configured by
 :func:`logging_config` and rendered by structlog's ``ProcessorFormatter``. Both write to
-standard output through one :class:`~._output.LineWriter`. No line carries a request's body,
+standard output through one :class:`~.log_output.LineWriter`. No line carries a request's body,
 query, name or email.
 """
 
@@ -20,7 +20,7 @@ import msgspec
 import structlog
 from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
-from user_service.telemetry._output import standard_output
+from user_service.telemetry.log_output import standard_output
 
 LogFormat = Literal["auto", "json", "console"]
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -37,7 +37,7 @@ _ALEMBIC_CHATTER = ("Context impl ", "Will assume ")
 
 
 class TextSink(Protocol):
-    """Where log lines go: standard output's :class:`~._output.LineWriter`, or any text file."""
+    """Where log lines go: standard output's :class:`~.log_output.LineWriter`, or any text file."""
 
     def write(self, text: str, /) -> int:
         """Take one or more whole lines."""
@@ -59,7 +59,7 @@ def renders_json(log_format: LogFormat, stream: TextSink | None = None) -> bool:
     return log_format == "json"
 
 
-def render_json(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> str:
+def render_json(_logger: WrappedLogger, _method_name: str, event_dict: EventDict) -> str:
     """The event as one line of JSON (values JSON cannot hold are written as text)."""
     return _encoder.encode(event_dict).decode()
 
@@ -87,6 +87,7 @@ class AccessLog(Protocol):
         route: str,
         status: int,
         seconds: float,
+        *,
         request_id: str,
         trace_id: str | None,
     ) -> None:
@@ -152,6 +153,7 @@ class JsonAccessLog:
         route: str,
         status: int,
         seconds: float,
+        *,
         request_id: str,
         trace_id: str | None,
     ) -> None:
@@ -209,6 +211,7 @@ class ConsoleAccessLog:
         route: str,
         status: int,
         seconds: float,
+        *,
         request_id: str,
         trace_id: str | None,
     ) -> None:
@@ -318,12 +321,12 @@ def logging_config(
 
 
 def stdout_handler() -> logging.Handler:
-    """A handler writing to standard output's :class:`~._output.LineWriter`, flushing each line."""
+    """A handler writing to stdout's :class:`~.log_output.LineWriter`, flushing each line."""
     return logging.StreamHandler(standard_output())
 
 
 def _drop_color_message(
-    logger: WrappedLogger, method_name: str, event_dict: EventDict
+    _logger: WrappedLogger, _method_name: str, event_dict: EventDict
 ) -> EventDict:
     # uvicorn passes a coloured copy of some messages as an extra field.
     event_dict.pop("color_message", None)

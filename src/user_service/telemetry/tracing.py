@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from http import HTTPStatus
 from importlib.metadata import entry_points
 from typing import Final
 
@@ -152,7 +153,7 @@ class TracingMiddleware:
                 span.update_name(f"{method} {route.path}")
                 span.set_attribute("http.route", route.path)
             span.set_attribute("http.response.status_code", status)
-            if status >= 500:
+            if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
                 span.set_status(Status(StatusCode.ERROR))
             context.detach(token)
             span.end()
@@ -173,7 +174,9 @@ def _request_attributes(scope: Scope) -> dict[str, str | int]:
     return attributes
 
 
-def add_trace_context(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+def add_trace_context(
+    _logger: WrappedLogger, _method_name: str, event_dict: EventDict
+) -> EventDict:
     """A structlog processor: the current span's ``trace_id`` and ``span_id``, when there is one."""
     span_context = trace.get_current_span().get_span_context()
     if span_context.is_valid:

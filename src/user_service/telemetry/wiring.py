@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Final
+from typing import Any, Final
 
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,8 +20,8 @@ from user_service.settings import Settings
 from user_service.telemetry.database import StatementSpans
 from user_service.telemetry.http import RequestTelemetry
 from user_service.telemetry.logging import AccessLog, access_log
-from user_service.telemetry.metrics import ServiceMetrics
-from user_service.telemetry.multiprocess import (
+from user_service.telemetry.metrics import ServiceMetrics, StatementTimer
+from user_service.telemetry.multiprocess_directory import (
     forget_dead_processes,
     forget_this_process,
     shared_directory,
@@ -46,7 +46,7 @@ class Telemetry:
     """What the service reports about itself; each part is ``None`` when it is off.
 
     :meth:`middleware` goes to ``create_app(middleware=...)`` and :attr:`metrics` to its
-    ``metrics``; :attr:`statement_observer` to the repository; :meth:`watch` is given the
+    ``metrics``; :meth:`statement_observer` to the repository; :meth:`watch` is given the
     engine once, and :meth:`running` spans the app's lifespan.
     """
 
@@ -85,18 +85,31 @@ class Telemetry:
             )
         return layers
 
-    @property
-    def statement_observer(self) -> StatementObserver | None:
-        """What the repository tells each statement's duration, with metrics on."""
-        return None if self.metrics is None else self.metrics.statements.observe
+    def statement_observer(self, engine: AsyncEngine) -> StatementObserver[Any] | None:
+        """What the repository on ``engine`` tells of each statement: metrics, spans, or both."""
+        timer = None if self.metrics is None else StatementTimer(self.metrics.statements)
+        spans = self._statement_spans(engine)
+        if timer is not None and spans is not None:
+            return _Both(timer, spans)
+        return timer or spans
 
     def watch(self, engine: AsyncEngine) -> None:
-        """Report the pool of ``engine`` and trace its statements; call once."""
+        """Report the pool of ``engine``, and trace the statements run through it; call once.
+
+        The repository's statements do not run through the engine's execution: they are told to
+        :meth:`statement_observer`.
+        """
         if self.metrics is not None:
             self.metrics.watch_pool(engine)
-        if self.tracer_provider is not None:
-            tracer = self.tracer_provider.get_tracer("user_service.database", service_version())
-            StatementSpans(tracer).listen(engine)
+        spans = self._statement_spans(engine)
+        if spans is not None:
+            spans.listen(engine)
+
+    def _statement_spans(self, engine: AsyncEngine) -> StatementSpans | None:
+        if self.tracer_provider is None:
+            return None
+        tracer = self.tracer_provider.get_tracer("user_service.database", service_version())
+        return StatementSpans(tracer, engine.url.database or "")
 
     @asynccontextmanager
     async def running(self, engine: AsyncEngine) -> AsyncIterator[None]:
@@ -119,6 +132,23 @@ class Telemetry:
                 self.access_log.flush()
             if self.tracer_provider is not None:
                 await run_in_threadpool(self.tracer_provider.force_flush, SPAN_FLUSH_MILLISECONDS)
+
+
+class _Both:
+    """Two statement observers, told in turn: their tokens are kept side by side."""
+
+    __slots__ = ("_first", "_second")
+
+    def __init__(self, first: StatementObserver[Any], second: StatementObserver[Any]) -> None:
+        self._first = first
+        self._second = second
+
+    def started(self, operation: str, sql: str) -> tuple[Any, Any]:
+        return self._first.started(operation, sql), self._second.started(operation, sql)
+
+    def finished(self, token: tuple[Any, Any], error: BaseException | None) -> None:
+        self._first.finished(token[0], error)
+        self._second.finished(token[1], error)
 
 
 async def _sample_pool(metrics: ServiceMetrics, engine: AsyncEngine) -> None:

@@ -11,9 +11,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
+from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from user_service.app import create_application
+from user_service.asgi import create_application
 from user_service.container import Container
 from user_service.settings import Settings
 
@@ -32,7 +33,11 @@ def secured_client(
     jwks.write_text(json.dumps({"keys": [jwk]}))
     container = Container()
     container.settings.override(
-        Settings(database_url=empty_database_url, migrate_on_start=False, auth_jwks=str(jwks))
+        Settings(
+            database_url=SecretStr(empty_database_url),
+            migrate_on_start=False,
+            auth_jwks=str(jwks),
+        )
     )
     with TestClient(create_application(container)) as client:
         yield client

@@ -37,7 +37,10 @@ def _everything(client: TestClient) -> dict[str, Any]:
 
 
 @pytest.fixture
-def unchanged(client: TestClient, existing: dict[str, Any]) -> Iterator[None]:
+def unchanged(
+    client: TestClient,
+    existing: dict[str, Any],  # noqa: ARG001 (a fixture cannot usefixtures: stored before `before`)
+) -> Iterator[None]:
     """Asserts, after the test, that the stored users are exactly those before it."""
     before = _everything(client)
     yield
@@ -279,9 +282,8 @@ META_CHARACTERS = [
 
 
 @pytest.mark.parametrize("name", META_CHARACTERS)
-def test_meta_characters_are_stored_and_returned_literally(
-    client: TestClient, existing: dict[str, Any], name: str
-) -> None:
+@pytest.mark.usefixtures("existing")
+def test_meta_characters_are_stored_and_returned_literally(client: TestClient, name: str) -> None:
     email = "o'hara+%_{}|~$&*=?^`#!/@example.com"  # quotes and LIKE wildcards are atext
     created = client.post("/users", json={"name": name, "email": email, "other": name})
     assert created.status_code == 201, created.text

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import socket
 
+from pydantic import SecretStr
 from starlette.testclient import TestClient
 
-from user_service.app import create_application
+from user_service.asgi import create_application
 from user_service.container import Container
 from user_service.settings import Settings
 
@@ -15,7 +16,7 @@ def application_on(database_url: str) -> TestClient:
     container = Container()
     container.settings.override(
         Settings(
-            database_url=database_url,
+            database_url=SecretStr(database_url),
             migrate_on_start=False,
             connect_timeout_seconds=1,
             pool_timeout_seconds=1,

@@ -56,7 +56,7 @@ async def test_concurrent_creates_of_one_name_in_any_case_store_exactly_one(
     assert len(set(spellings)) == RACERS
 
     results = await asyncio.gather(
-        *(repository.add(UserDraft.parse(name), NOW) for name in spellings),
+        *(repository.add(UserDraft.parse(name=name), NOW) for name in spellings),
         return_exceptions=True,
     )
 
@@ -78,7 +78,7 @@ async def test_concurrent_creates_of_one_email_in_any_case_store_exactly_one(
 
     results = await asyncio.gather(
         *(
-            repository.add(UserDraft.parse(f"racer {n}", address), NOW)
+            repository.add(UserDraft.parse(name=f"racer {n}", email=address), NOW)
             for n, address in enumerate(addresses)
         ),
         return_exceptions=True,
@@ -96,7 +96,7 @@ async def test_concurrent_replaces_at_one_version_let_exactly_one_win(
     wide_engine: AsyncEngine,
 ) -> None:
     repository = PostgresUserRepository(wide_engine)
-    user = await repository.add(UserDraft.parse(f"user {secrets.token_hex(4)}"), NOW)
+    user = await repository.add(UserDraft.parse(name=f"user {secrets.token_hex(4)}"), NOW)
     replacements = [UserChanges.parse(name=f"winner {n}", other=str(n)) for n in range(20)]
 
     results = await asyncio.gather(

@@ -78,7 +78,7 @@ async def test_pgbouncer_mode_prepares_nothing_that_outlives_a_statement(
     repository = PostgresUserRepository(engine)
     try:
         for n in range(3):
-            await repository.add(UserDraft.parse(f"user {n}"), T0)
+            await repository.add(UserDraft.parse(name=f"user {n}"), T0)
             await repository.list(PageRequest(name=f"user {n}"))
         async with engine.connect() as connection:
             cached = await connection.scalar(

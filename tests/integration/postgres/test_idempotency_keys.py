@@ -48,7 +48,7 @@ async def test_the_record_holds_the_response_the_user_and_24_hours_of_retention(
     repository: PostgresUserRepository, engine: AsyncEngine
 ) -> None:
     service = UserService(repository, FixedClock(NOW))
-    recorded = await service.create_once(UserDraft.parse("ada"), once("k"), respond)
+    recorded = await service.create_once(UserDraft.parse(name="ada"), once("k"), respond)
 
     async with engine.connect() as connection:
         row = (await connection.execute(text("SELECT * FROM idempotency_keys"))).one()
@@ -63,10 +63,10 @@ async def test_the_record_holds_the_response_the_user_and_24_hours_of_retention(
 async def test_a_failed_creation_leaves_neither_user_nor_key(
     repository: PostgresUserRepository, engine: AsyncEngine
 ) -> None:
-    await repository.add(UserDraft.parse("ada"), NOW)
+    await repository.add(UserDraft.parse(name="ada"), NOW)
     with pytest.raises(FieldTaken):
         await repository.add_once(
-            UserDraft.parse("ADA"), once("k"), respond, NOW, NOW + timedelta(days=1)
+            UserDraft.parse(name="ADA"), once("k"), respond, NOW, NOW + timedelta(days=1)
         )
     async with engine.connect() as connection:
         keys = (await connection.execute(text("SELECT count(*) FROM idempotency_keys"))).scalar()
@@ -78,10 +78,10 @@ async def test_an_expired_record_not_yet_purged_is_replaced(
     repository: PostgresUserRepository, engine: AsyncEngine
 ) -> None:
     expiry = NOW + timedelta(seconds=1)
-    await repository.add_once(UserDraft.parse("ada"), once("k", b"a"), respond, NOW, expiry)
+    await repository.add_once(UserDraft.parse(name="ada"), once("k", b"a"), respond, NOW, expiry)
     later = NOW + timedelta(days=2)
     second = await repository.add_once(
-        UserDraft.parse("bob"), once("k", b"b"), respond, later, later + timedelta(days=1)
+        UserDraft.parse(name="bob"), once("k", b"b"), respond, later, later + timedelta(days=1)
     )
     async with engine.connect() as connection:
         row = (await connection.execute(text("SELECT * FROM idempotency_keys"))).one()
@@ -93,7 +93,9 @@ async def test_purge_skips_a_row_locked_by_another_transaction_without_waiting(
 ) -> None:
     expiry = NOW + timedelta(seconds=1)
     for n in range(3):
-        await repository.add_once(UserDraft.parse(f"u{n}"), once(f"k{n}"), respond, NOW, expiry)
+        await repository.add_once(
+            UserDraft.parse(name=f"u{n}"), once(f"k{n}"), respond, NOW, expiry
+        )
     later = NOW + timedelta(days=1)
 
     async with engine.connect() as holder:
@@ -115,7 +117,7 @@ async def test_a_creation_that_cannot_get_its_key_in_time_is_storage_unavailable
             await holder.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('k', 0))"))
             with pytest.raises(StorageUnavailable):
                 await repository.add_once(
-                    UserDraft.parse("ada"), once("k"), respond, NOW, NOW + timedelta(days=1)
+                    UserDraft.parse(name="ada"), once("k"), respond, NOW, NOW + timedelta(days=1)
                 )
         assert (await repository.list(PageRequest(with_total=True))).total == 0
     finally:

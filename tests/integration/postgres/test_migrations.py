@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from user_core import FieldTaken, PageRequest, UserDraft, UserName
-from user_postgres import PostgresUserRepository, create_engine, migrations
+from user_postgres import PostgresUserRepository, create_engine, migrate
 from user_postgres.tables import metadata
 
 pytestmark = pytest.mark.anyio
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.anyio
 REVISIONS = [
     script.revision
     for script in reversed(
-        list(ScriptDirectory.from_config(migrations.alembic_config()).walk_revisions())
+        list(ScriptDirectory.from_config(migrate.alembic_config()).walk_revisions())
     )
 ]
 
@@ -80,36 +80,37 @@ def without_positions_and_alembic(schema: Schema) -> Schema:
 
 
 def test_the_history_is_one_line_from_0001_to_the_head() -> None:
-    assert REVISIONS == ["0001", "0002", "0003", "0004", "0005"]
-    assert migrations.head() == REVISIONS[-1]
+    assert [f"{number:04d}" for number in range(1, len(REVISIONS) + 1)] == REVISIONS
+    assert migrate.head() == REVISIONS[-1]
 
 
 async def test_the_stairway_goes_up_and_down_every_step(blank_database_url: str) -> None:
     for revision in REVISIONS:
-        await migrations.upgrade(blank_database_url, revision)
+        await migrate.upgrade(blank_database_url, revision)
         reached = await schema_of(blank_database_url)
-        await migrations.downgrade(blank_database_url)
-        await migrations.upgrade(blank_database_url, revision)
+        await migrate.downgrade(blank_database_url)
+        await migrate.upgrade(blank_database_url, revision)
         assert await schema_of(blank_database_url) == reached, f"{revision} down and up differs"
-        assert await migrations.current(blank_database_url) == revision
+        assert await migrate.current(blank_database_url) == revision
 
 
 async def test_down_to_base_and_up_again_rebuilds_exactly_the_same_schema(
     blank_database_url: str,
 ) -> None:
-    await migrations.upgrade(blank_database_url)
+    await migrate.upgrade(blank_database_url)
     first = await schema_of(blank_database_url)
 
-    await migrations.downgrade(blank_database_url, "base")
+    await migrate.downgrade(blank_database_url, "base")
     emptied = await schema_of(blank_database_url)
-    await migrations.upgrade(blank_database_url)
+    await migrate.upgrade(blank_database_url)
 
     assert await schema_of(blank_database_url) == first
-    assert await migrations.current(blank_database_url) == migrations.head()
+    assert await migrate.current(blank_database_url) == migrate.head()
     assert [row[0] for row in emptied["columns"]] == ["alembic_version"]
 
 
 async def test_autogenerate_finds_no_drift_from_tables_py(engine: AsyncEngine) -> None:
+    # Named CHECK constraints included: importing user_postgres.migrate registers their comparison.
     def differences(connection: Connection) -> list[Any]:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "compare_server_default": True}
@@ -118,6 +119,25 @@ async def test_autogenerate_finds_no_drift_from_tables_py(engine: AsyncEngine) -
 
     async with engine.connect() as connection:
         assert await connection.run_sync(differences) == []
+
+
+async def test_autogenerate_sees_a_check_constraint_missing_or_undeclared(
+    engine: AsyncEngine,
+) -> None:
+    def differences(connection: Connection) -> list[Any]:
+        return list(compare_metadata(MigrationContext.configure(connection), metadata))
+
+    async with engine.begin() as connection:
+        await connection.execute(text("ALTER TABLE users DROP CONSTRAINT users_other_length"))
+        await connection.execute(
+            text("ALTER TABLE users ADD CONSTRAINT users_stray CHECK (version < 1000000)")
+        )
+        found = await connection.run_sync(differences)
+
+    assert [(kind, constraint.name) for kind, constraint in found] == [
+        ("add_constraint", "users_other_length"),
+        ("remove_constraint", "users_stray"),
+    ]
 
 
 async def test_the_migrated_schema_equals_the_one_tables_py_creates(
@@ -141,8 +161,8 @@ async def test_replicas_migrating_at_once_all_succeed(blank_database_url: str) -
         await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
-            "import asyncio, sys; from user_postgres import migrations;"
-            " asyncio.run(migrations.upgrade(sys.argv[1]))",
+            "import asyncio, sys; from user_postgres import migrate;"
+            " asyncio.run(migrate.upgrade(sys.argv[1]))",
             blank_database_url,
             stderr=asyncio.subprocess.PIPE,
         )
@@ -152,13 +172,13 @@ async def test_replicas_migrating_at_once_all_succeed(blank_database_url: str) -
     outcomes = [await replica.communicate() for replica in replicas]
 
     assert [replica.returncode for replica in replicas] == [0] * 4, outcomes
-    assert await migrations.current(blank_database_url) == migrations.head()
+    assert await migrate.current(blank_database_url) == migrate.head()
 
 
 async def test_concurrent_upgrades_in_one_process_all_succeed(blank_database_url: str) -> None:
-    await asyncio.gather(*(migrations.upgrade(blank_database_url) for _ in range(4)))
+    await asyncio.gather(*(migrate.upgrade(blank_database_url) for _ in range(4)))
 
-    assert await migrations.current(blank_database_url) == migrations.head()
+    assert await migrate.current(blank_database_url) == migrate.head()
 
 
 async def test_an_upgrade_waits_while_another_holds_the_migration_lock(
@@ -167,9 +187,9 @@ async def test_an_upgrade_waits_while_another_holds_the_migration_lock(
     holder = create_engine(blank_database_url)
     try:
         async with holder.connect() as connection:
-            key = {"key": migrations.ADVISORY_LOCK_KEY}
+            key = {"key": migrate.ADVISORY_LOCK_KEY}
             await connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
-            upgrade = asyncio.create_task(migrations.upgrade(blank_database_url))
+            upgrade = asyncio.create_task(migrate.upgrade(blank_database_url))
             await asyncio.sleep(0.5)
             waited = not upgrade.done()
             await connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
@@ -178,19 +198,19 @@ async def test_an_upgrade_waits_while_another_holds_the_migration_lock(
         await holder.dispose()
 
     assert waited
-    assert await migrations.current(blank_database_url) == migrations.head()
+    assert await migrate.current(blank_database_url) == migrate.head()
 
 
 async def test_is_at_head_tells_a_stale_schema(blank_database_url: str) -> None:
     engine = create_engine(blank_database_url)
     try:
-        before = await migrations.is_at_head(engine)
-        await migrations.upgrade(engine)
-        at_head = await migrations.is_at_head(engine)
+        before = await migrate.is_at_head(engine)
+        await migrate.upgrade(engine)
+        at_head = await migrate.is_at_head(engine)
         async with engine.connect() as connection:
-            also_on_a_connection = await migrations.is_at_head(connection)
-        await migrations.downgrade(engine)
-        behind = await migrations.is_at_head(engine)
+            also_on_a_connection = await migrate.is_at_head(connection)
+        await migrate.downgrade(engine)
+        behind = await migrate.is_at_head(engine)
     finally:
         await engine.dispose()
 
@@ -200,13 +220,13 @@ async def test_is_at_head_tells_a_stale_schema(blank_database_url: str) -> None:
 async def test_keys_of_legacy_users_follow_the_services_case_folding(
     blank_database_url: str,
 ) -> None:
-    await migrations.upgrade(blank_database_url, "0003")
+    await migrate.upgrade(blank_database_url, "0003")
     await execute(
         blank_database_url,
         "INSERT INTO users (name, created_at) VALUES ('Straße', now()), ('ΣΊΣΥΦΟΣ', now())",
     )
 
-    await migrations.upgrade(blank_database_url)
+    await migrate.upgrade(blank_database_url)
 
     engine = create_engine(blank_database_url)
     try:
@@ -214,7 +234,7 @@ async def test_keys_of_legacy_users_follow_the_services_case_folding(
         found = await repository.list(PageRequest(name="STRASSE"))
         assert [user.name.value for user in found.users] == ["Straße"]
         with pytest.raises(FieldTaken):
-            await repository.add(UserDraft.parse("σίσυφοσ"), datetime.now(UTC))
+            await repository.add(UserDraft.parse(name="σίσυφοσ"), datetime.now(UTC))
         async with engine.connect() as connection:
             keys = (await connection.execute(text("SELECT name, name_key FROM users"))).all()
         assert all(key == UserName(name).key for name, key in keys)
@@ -225,16 +245,16 @@ async def test_keys_of_legacy_users_follow_the_services_case_folding(
 async def test_legacy_names_equal_ignoring_case_stop_the_upgrade_with_the_users_named(
     blank_database_url: str,
 ) -> None:
-    await migrations.upgrade(blank_database_url, "0003")
+    await migrate.upgrade(blank_database_url, "0003")
     await execute(
         blank_database_url,
         "INSERT INTO users (name, created_at) VALUES ('Ada', now()), ('ADA', now()), ('b', now())",
     )
 
     with pytest.raises(RuntimeError, match=r"'ada': users \[1, 2\]"):
-        await migrations.upgrade(blank_database_url)
+        await migrate.upgrade(blank_database_url)
 
-    assert await migrations.current(blank_database_url) == "0003"
+    assert await migrate.current(blank_database_url) == "0003"
 
 
 async def execute(url: str, statement: str) -> None:

@@ -41,7 +41,7 @@ def repository(engine: AsyncEngine) -> PostgresUserRepository:
 
 
 async def add(repository: PostgresUserRepository, name: str, email: str | None = None) -> User:
-    return await repository.add(UserDraft.parse(name, email), NOW)
+    return await repository.add(UserDraft.parse(name=name, email=email), NOW)
 
 
 # Errors, and their precedence: not found, then version mismatch, then a taken value.
@@ -161,7 +161,7 @@ async def test_a_statement_past_its_timeout_is_storage_unavailable(database_url:
             await connection.execute(text("LOCK TABLE users IN ACCESS EXCLUSIVE MODE"))
             started = time.monotonic()
             with pytest.raises(StorageUnavailable):
-                await PostgresUserRepository(impatient).add(UserDraft.parse(unique("u")), NOW)
+                await PostgresUserRepository(impatient).add(UserDraft.parse(name=unique("u")), NOW)
             assert time.monotonic() - started < 2
         assert (await PostgresUserRepository(impatient).list(PageRequest())).users == []
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import SecretStr
 
 from user_service.container import Container
 from user_service.settings import Settings
@@ -14,7 +15,7 @@ def container(database_url: str) -> Container:
     container = Container()
     container.settings.override(
         Settings(
-            database_url=database_url,
+            database_url=SecretStr(database_url),
             migrate_on_start=False,
             access_log=False,
             pool_size=3,

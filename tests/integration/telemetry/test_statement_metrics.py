@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from tests.unit.service.conftest import labels, scrape
-from user_service.app import create_application
+from user_service.asgi import create_application
 from user_service.container import Container
 
 STATEMENTS = "user_service_db_statement_duration_seconds_count"

@@ -9,7 +9,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.testclient import TestClient
 
-from user_service.app import create_application
+from user_service.asgi import create_application
 from user_service.container import Container
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"

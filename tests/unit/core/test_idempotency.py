@@ -59,9 +59,9 @@ def test_anything_else_is_not_a_key(value: str) -> None:
 def test_a_retry_within_24_hours_gets_the_first_response(
     service: UserService, clock: FixedClock
 ) -> None:
-    first = asyncio.run(service.create_once(UserDraft.parse("ada"), once("k"), respond))
+    first = asyncio.run(service.create_once(UserDraft.parse(name="ada"), once("k"), respond))
     clock.advance(IDEMPOTENCY_RETENTION - timedelta(microseconds=1))
-    retry = asyncio.run(service.create_once(UserDraft.parse("ada"), once("k"), respond))
+    retry = asyncio.run(service.create_once(UserDraft.parse(name="ada"), once("k"), respond))
     assert retry == first
     assert asyncio.run(service.list(PageRequest(with_total=True))).total == 1
 
@@ -69,16 +69,16 @@ def test_a_retry_within_24_hours_gets_the_first_response(
 def test_within_24_hours_another_request_is_refused(
     service: UserService, clock: FixedClock
 ) -> None:
-    asyncio.run(service.create_once(UserDraft.parse("ada"), once("k", b"1"), respond))
+    asyncio.run(service.create_once(UserDraft.parse(name="ada"), once("k", b"1"), respond))
     clock.advance(timedelta(hours=23))
     with pytest.raises(IdempotencyKeyReused):
-        asyncio.run(service.create_once(UserDraft.parse("bob"), once("k", b"2"), respond))
+        asyncio.run(service.create_once(UserDraft.parse(name="bob"), once("k", b"2"), respond))
 
 
 def test_after_24_hours_the_key_is_free_again(service: UserService, clock: FixedClock) -> None:
-    asyncio.run(service.create_once(UserDraft.parse("ada"), once("k", b"1"), respond))
+    asyncio.run(service.create_once(UserDraft.parse(name="ada"), once("k", b"1"), respond))
     clock.advance(IDEMPOTENCY_RETENTION)
-    again = asyncio.run(service.create_once(UserDraft.parse("bob"), once("k", b"2"), respond))
+    again = asyncio.run(service.create_once(UserDraft.parse(name="bob"), once("k", b"2"), respond))
     assert again.body == b"bob"
 
 
@@ -86,9 +86,9 @@ def test_purge_forgets_every_expired_key_batch_by_batch(
     service: UserService, repository: InMemoryUserRepository, clock: FixedClock
 ) -> None:
     for n in range(5):
-        asyncio.run(service.create_once(UserDraft.parse(f"u{n}"), once(f"old{n}"), respond))
+        asyncio.run(service.create_once(UserDraft.parse(name=f"u{n}"), once(f"old{n}"), respond))
     clock.advance(timedelta(hours=1))
-    asyncio.run(service.create_once(UserDraft.parse("new"), once("new"), respond))
+    asyncio.run(service.create_once(UserDraft.parse(name="new"), once("new"), respond))
     clock.advance(IDEMPOTENCY_RETENTION - timedelta(minutes=30))
 
     assert asyncio.run(service.purge_expired_idempotency_keys(batch_size=2)) == 5

@@ -132,13 +132,13 @@ def test_other_is_free_text_of_at_most_1000_characters() -> None:
 )
 def test_a_draft_reports_every_invalid_field_at_once(name: str, email: str, other: str) -> None:
     with pytest.raises(InvalidInput) as raised:
-        UserDraft.parse(name, email, other)
+        UserDraft.parse(name=name, email=email, other=other)
     assert [error.field for error in raised.value.errors] == ["name", "email", "other"]
 
 
 @given(name=strategies.raw_names(), email=st.none() | strategies.raw_emails())
 def test_a_draft_accepts_exactly_valid_values(name: str, email: str | None) -> None:
-    draft = UserDraft.parse(name, email, None)
+    draft = UserDraft.parse(name=name, email=email)
     assert draft.name == UserName(name)
     assert draft.email == (None if email is None else EmailAddress(email))
 

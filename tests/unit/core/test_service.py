@@ -33,15 +33,15 @@ def test_create_stamps_the_user_with_the_injected_clock(
     service: UserService, clock: FixedClock
 ) -> None:
     start = clock.current
-    user = asyncio.run(service.create(UserDraft.parse("ada")))
+    user = asyncio.run(service.create(UserDraft.parse(name="ada")))
     assert user.created_at == start
     assert user.updated_at is None
 
 
 def test_replace_clears_absent_optional_fields_and_bumps_the_version(service: UserService) -> None:
     async def scenario() -> None:
-        user = await service.create(UserDraft.parse("ada", "ada@example.com", "x"))
-        replaced = await service.replace(user.id, UserDraft.parse("ada"), expected_version=1)
+        user = await service.create(UserDraft.parse(name="ada", email="ada@example.com", other="x"))
+        replaced = await service.replace(user.id, UserDraft.parse(name="ada"), expected_version=1)
         assert (replaced.email, replaced.other, replaced.version) == (None, None, 2)
         assert replaced.updated_at is not None
         assert replaced.updated_at > user.created_at
@@ -51,7 +51,7 @@ def test_replace_clears_absent_optional_fields_and_bumps_the_version(service: Us
 
 def test_a_patch_that_changes_nothing_is_still_a_new_version(service: UserService) -> None:
     async def scenario() -> None:
-        user = await service.create(UserDraft.parse("ada"))
+        user = await service.create(UserDraft.parse(name="ada"))
         patched = await service.patch(user.id, UserChanges())
         assert (patched.name, patched.version) == (user.name, 2)
 
@@ -75,7 +75,7 @@ def test_ids_outside_the_valid_range_are_invalid_input(service: UserService) -> 
 
 def test_a_stale_delete_keeps_the_user(service: UserService) -> None:
     async def scenario() -> None:
-        user = await service.create(UserDraft.parse("ada"))
+        user = await service.create(UserDraft.parse(name="ada"))
         await service.patch(user.id, UserChanges.parse(other="x"))
         with pytest.raises(VersionMismatch):
             await service.delete(user.id, expected_version=1)
@@ -87,7 +87,7 @@ def test_a_stale_delete_keeps_the_user(service: UserService) -> None:
 def test_list_returns_a_page_with_a_total(service: UserService) -> None:
     async def scenario() -> None:
         for name in ("a", "b", "c"):
-            await service.create(UserDraft.parse(name))
+            await service.create(UserDraft.parse(name=name))
         page = await service.list(PageRequest(limit=2, with_total=True))
         assert [user.name.value for user in page.users] == ["a", "b"]
         assert page.total == 3

@@ -9,7 +9,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from user_core import InvalidInput
-from user_http._conditional import ENTITY_TAGS_PATTERN, if_match_versions, parse_entity_tags
+from user_http.conditional import ENTITY_TAGS_PATTERN, if_match_versions, parse_entity_tags
 
 # JSON Schema's `$` is the end of the text; Python's would also match before a final newline.
 _DOCUMENTED = re.compile(ENTITY_TAGS_PATTERN.removesuffix("$") + r"\Z")

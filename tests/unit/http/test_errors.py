@@ -11,8 +11,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from user_core import (
+    IdempotentRequest,
     Page,
     PageRequest,
+    RecordedResponse,
     StorageUnavailable,
     User,
     UserChanges,
@@ -33,6 +35,19 @@ class FailingRepository:
         self.error = error
 
     async def add(self, draft: UserDraft, now: datetime) -> User:
+        raise self.error
+
+    async def add_once(
+        self,
+        draft: UserDraft,
+        request: IdempotentRequest,
+        respond: Callable[[User], RecordedResponse],
+        now: datetime,
+        expires_at: datetime,
+    ) -> RecordedResponse:
+        raise self.error
+
+    async def purge_expired(self, now: datetime, limit: int) -> int:
         raise self.error
 
     async def get(self, user_id: int) -> User | None:

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from user_core import Cursor, PageRequest
-from user_http._query import next_page_query
+from user_http.query import next_page_query
 
 ProblemCheck = Callable[..., dict[str, Any]]
 UserFactory = Callable[..., dict[str, Any]]

@@ -12,10 +12,10 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from user_http._conditional import ENTITY_TAGS_PATTERN
-from user_http._query import LIST_PARAMETERS
+from user_http.conditional import ENTITY_TAGS_PATTERN
 from user_http.errors import PROBLEM_TYPES
 from user_http.operations import ApiRoute
+from user_http.query import LIST_PARAMETERS
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 

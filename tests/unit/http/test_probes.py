@@ -87,7 +87,7 @@ def test_the_given_lifespan_wraps_the_apps_life_and_shares_its_state(
     events: list[str] = []
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
         events.append("start")
         yield {"database": "open"}
         events.append(f"stop, shutdown begun: {shutdown.begun}")

@@ -161,7 +161,7 @@ def test_lines_of_a_busy_moment_leave_in_one_flush_soon_after() -> None:
 
     async def busy_moment() -> int:
         for number in range(3):
-            log.record("GET", "/livez", 200, 0.001, f"req-{number}", None)
+            log.record("GET", "/livez", 200, 0.001, request_id=f"req-{number}", trace_id=None)
         flushed_at_once = stream.flushes
         await asyncio.sleep(FLUSH_SECONDS * 2)
         return flushed_at_once
@@ -175,6 +175,6 @@ def test_outside_an_event_loop_each_line_is_flushed_at_once() -> None:
     stream = CountingStream()
     log = JsonAccessLog(stream)
 
-    log.record("GET", "/livez", 200, 0.001, "req-0", None)
+    log.record("GET", "/livez", 200, 0.001, request_id="req-0", trace_id=None)
 
     assert stream.flushes == 1

@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 from user_core import UserService
 from user_core.testing import FixedClock, InMemoryUserRepository
 from user_http import create_app
-from user_service.auth import JwksVerifier, verifier_from_settings
+from user_service.jwks import JwksVerifier, verifier_from_settings
 from user_service.settings import Settings
 
 AUDIENCE = "user-service"

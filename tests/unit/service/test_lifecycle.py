@@ -19,7 +19,7 @@ def server_heard() -> Iterator[list[int]]:
     """Installs a stand-in for the server's SIGTERM handler; lists the signals it got."""
     heard: list[int] = []
 
-    def server_handler(signum: int, frame: FrameType | None) -> None:
+    def server_handler(signum: int, _frame: FrameType | None) -> None:
         heard.append(signum)
 
     original = signal.signal(signal.SIGTERM, server_handler)
@@ -45,7 +45,8 @@ def test_sigterm_fails_readiness_at_once_and_reaches_the_server(
         assert server_heard == [signal.SIGTERM]
 
 
-def test_the_server_handler_is_back_afterwards(server_heard: list[int]) -> None:
+@pytest.mark.usefixtures("server_heard")
+def test_the_server_handler_is_back_afterwards() -> None:
     server_handler = signal.getsignal(signal.SIGTERM)
     with shutdown_on_signals(ShutdownSignal()):
         assert signal.getsignal(signal.SIGTERM) is not server_handler

@@ -5,9 +5,13 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from user_service.telemetry._local import LocalCollector, LocalHttpMetrics, LocalStatementMetrics
-from user_service.telemetry._shared import SharedHttpMetrics, SharedStatementMetrics
 from user_service.telemetry.metrics import HttpMetrics, StatementMetrics
+from user_service.telemetry.metrics_multiprocess import SharedHttpMetrics, SharedStatementMetrics
+from user_service.telemetry.metrics_single_process import (
+    LocalCollector,
+    LocalHttpMetrics,
+    LocalStatementMetrics,
+)
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

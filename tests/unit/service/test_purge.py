@@ -28,7 +28,7 @@ def test_expired_keys_are_purged_in_the_background_until_the_block_ends() -> Non
     async def scenario() -> tuple[frozenset[str], frozenset[str], bool]:
         request = IdempotentRequest(IdempotencyKey("k"), b"body")
         await service.create_once(
-            UserDraft.parse("ada"), request, lambda _: RecordedResponse(201, (), b"")
+            UserDraft.parse(name="ada"), request, lambda _: RecordedResponse(201, (), b"")
         )
         before = repository.idempotency_keys
         clock.advance(IDEMPOTENCY_RETENTION)
@@ -44,7 +44,7 @@ def test_expired_keys_are_purged_in_the_background_until_the_block_ends() -> Non
         return before, after, tasks_left
 
     before, after, tasks_left = asyncio.run(scenario())
-    assert (before, after, tasks_left) == ({"k"}, frozenset(), False)
+    assert (before, after, tasks_left) == (frozenset({"k"}), frozenset(), False)
 
 
 class _FailingOnce(InMemoryUserRepository):
@@ -69,7 +69,7 @@ def test_a_failed_purge_is_logged_and_tried_again(caplog: pytest.LogCaptureFixtu
     async def scenario() -> frozenset[str]:
         request = IdempotentRequest(IdempotencyKey("k"), b"body")
         await service.create_once(
-            UserDraft.parse("ada"), request, lambda _: RecordedResponse(201, (), b"")
+            UserDraft.parse(name="ada"), request, lambda _: RecordedResponse(201, (), b"")
         )
         clock.advance(IDEMPOTENCY_RETENTION)
         async with purging_expired_keys(service, interval=0.01):

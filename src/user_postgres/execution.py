@@ -1,0 +1,300 @@
+"""How the repository runs a statement: one way, on the asyncpg connection of a pooled connection.
+
+SQLAlchemy builds every statement (:mod:`user_postgres.statements`) and its pool owns every
+connection, but its execution layer (the DBAPI adaptation, cursor and result objects, the
+execution context, the ``Connection`` wrappers) costs more CPU than the query round trip on the
+service's hot path (``BENCHMARKS.md``). So :class:`Executor`:
+
+- borrows a connection from the engine's pool itself, skipping the ``Connection`` and
+  ``AsyncConnection`` wrappers; the pool still hands it out, pings it when configured to, takes
+  it back, resets it, and replaces it once invalidated;
+- compiles each statement once per set of parameter names to the SQL that SQLAlchemy would send
+  (through public API only) and runs it with asyncpg's ``fetch``, which keeps it prepared per
+  connection, or unnamed through PgBouncer in transaction mode, as the engine's connect
+  arguments say (:func:`~user_postgres.engine.create_engine`);
+- runs single statements in autocommit mode (no BEGIN, no COMMIT), and transactions with asyncpg's
+  own ``BEGIN ISOLATION LEVEL …``;
+- invalidates a connection left in an unknown state (lost, or a statement timed out or cancelled
+  half-way), so that the pool never hands it out again;
+- tells a :class:`StatementObserver` of each statement, the one hook for both metrics and traces:
+  SQLAlchemy's cursor events never fire for these statements.
+
+Values go in and come out as SQLAlchemy's asyncpg dialect would pass them: a parameter whose type
+has a bind processor (JSONB, serialised to text, which the codec the dialect registers on each
+connection sends as ``jsonb``) goes through it, and that codec decodes JSONB results. Columns
+whose type would need a result processor are refused when the statement is compiled, so a new
+type cannot come back silently unconverted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar, cast
+
+from asyncpg import PostgresError  # type: ignore[import-untyped]
+from sqlalchemy import Executable
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.selectable import SelectBase
+from sqlalchemy.types import TypeEngine
+from sqlalchemy.util import greenlet_spawn
+
+from user_postgres.statements import OPERATION_OPTION
+
+UNNAMED_OPERATION = "other"
+"""The operation of a statement that names none in :data:`OPERATION_OPTION`."""
+
+Isolation = Literal["read_committed", "repeatable_read", "serializable"]
+"""A transaction's isolation level, as asyncpg spells it."""
+
+Row: TypeAlias = Any
+"""A result row: asyncpg's ``Record`` (untyped), read by column name (``row["version"]``).
+
+``Mapping[str, Any]`` once every reader of rows takes a mapping."""
+
+_Token = TypeVar("_Token")
+
+
+class StatementObserver(Protocol[_Token]):
+    """Told of each statement that an :class:`Executor` runs (metrics, traces).
+
+    Both methods are called in the event loop and must be quick and must not raise. ``operation``
+    is the statement's :data:`OPERATION_OPTION` (``insert_user``, ``get_user``, …), ``sql`` its
+    text with placeholders only (never values). Transaction control (BEGIN, COMMIT, ROLLBACK) is
+    not a statement here.
+    """
+
+    def started(self, operation: str, sql: str, /) -> _Token:
+        """The statement is about to be sent; what this returns is given to :meth:`finished`."""
+        ...
+
+    def finished(self, token: _Token, error: BaseException | None, /) -> None:
+        """Its rows have arrived (``error`` is ``None``), or it failed with ``error``."""
+        ...
+
+
+class CompiledStatement:
+    """One statement as SQL for asyncpg, with the order its parameters go in."""
+
+    __slots__ = ("_converters", "_defaults", "_names", "operation", "sql")
+
+    def __init__(self, statement: Executable, dialect: Dialect, keys: Sequence[str]) -> None:
+        if isinstance(statement, SelectBase | UpdateBase):
+            for column in statement.exported_columns:
+                if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
+                    raise TypeError(f"{column} needs a result conversion, not supported here")
+        if not isinstance(statement, ClauseElement):
+            raise TypeError(f"not a SQL expression: {statement!r}")
+        compiled = cast(SQLCompiler, statement.compile(dialect=dialect, column_keys=list(keys)))
+        self.sql = str(compiled)
+        self.operation: str = statement.get_execution_options().get(
+            OPERATION_OPTION, UNNAMED_OPERATION
+        )
+        self._names = tuple(compiled.positiontup or ())
+        # Literal values SQLAlchemy bound itself, such as the 1 of "version + 1".
+        self._defaults = {
+            name: bind.effective_value
+            for name, bind in compiled.binds.items()
+            if not bind.required and name not in keys
+        }
+        self._converters: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
+            (position, converter)
+            for position, name in enumerate(self._names)
+            if (converter := _bind_processor(compiled.binds[name].type, dialect)) is not None
+        )
+
+    def arguments(self, parameters: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments for ``parameters``, by name, converted for the driver."""
+        defaults = self._defaults
+        values = [
+            parameters[name] if name in parameters else defaults[name] for name in self._names
+        ]
+        for position, convert in self._converters:
+            values[position] = convert(values[position])
+        return values
+
+
+def _bind_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    processor: Callable[[Any], Any] | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    return processor
+
+
+class StatementCache:
+    """Compiled statements for one dialect, by statement and parameter names."""
+
+    __slots__ = ("_compiled", "_dialect", "_statements")
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._compiled: dict[tuple[int, frozenset[str]], CompiledStatement] = {}
+        # Holds the statements so that their ids stay theirs.
+        self._statements: list[Executable] = []
+
+    def get(self, statement: Executable, parameters: Mapping[str, Any]) -> CompiledStatement:
+        """``statement`` compiled for these parameter names (compiled on first use)."""
+        key = (id(statement), frozenset(parameters))
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = CompiledStatement(statement, self._dialect, sorted(parameters))
+            self._compiled[key] = compiled
+            self._statements.append(statement)
+        return compiled
+
+
+class Executor:
+    """Runs statements on connections borrowed from ``engine``'s pool, told to ``observer``.
+
+    ``async with executor.connection() as connection`` runs statements in autocommit mode;
+    ``async with executor.transaction(...) as connection`` in one transaction, committed at the
+    end of the block, rolled back if it raises. Errors are the driver's own (asyncpg's), or
+    SQLAlchemy's pool errors while checking out (``sqlalchemy.exc.TimeoutError`` when no
+    connection becomes free in time, a ``DBAPIError`` when none can be opened).
+    """
+
+    __slots__ = ("_engine", "_observer", "_statements")
+
+    def __init__(self, engine: AsyncEngine, observer: StatementObserver[Any] | None = None) -> None:
+        self._engine = engine
+        self._observer = observer
+        self._statements = StatementCache(engine.dialect)
+
+    def connection(self) -> Connection:
+        """A pooled connection for statements in autocommit mode, returned at the block's end."""
+        return Connection(self._engine, self._statements, self._observer, None, readonly=False)
+
+    def transaction(self, isolation: Isolation, *, readonly: bool = False) -> Connection:
+        """A pooled connection in one transaction of ``isolation``, ended with the block."""
+        return Connection(
+            self._engine, self._statements, self._observer, isolation, readonly=readonly
+        )
+
+
+class Connection:
+    """A connection borrowed from the pool for an ``async with`` block; :meth:`fetch` runs on it."""
+
+    __slots__ = (
+        "_driver",
+        "_engine",
+        "_isolation",
+        "_observer",
+        "_pooled",
+        "_readonly",
+        "_statements",
+        "_transaction",
+        "invalidated",
+    )
+
+    _driver: Any  # asyncpg's Connection: untyped
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        statements: StatementCache,
+        observer: StatementObserver[Any] | None,
+        isolation: Isolation | None,
+        *,
+        readonly: bool,
+    ) -> None:
+        self._engine = engine
+        self._statements = statements
+        self._observer = observer
+        self._isolation = isolation
+        self._readonly = readonly
+        self.invalidated = False
+        """Whether the connection was found in an unknown state and closed for good."""
+
+    async def __aenter__(self) -> Connection:
+        self._pooled = await _checkout(self._engine)
+        self._driver = self._pooled.driver_connection
+        if self._isolation is not None:
+            self._transaction = self._driver.transaction(
+                isolation=self._isolation, readonly=self._readonly
+            )
+            try:
+                await self._control(self._transaction.start)
+            except BaseException:
+                await self._return()
+                raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if self._isolation is not None and not self.invalidated:
+                await self._control(
+                    self._transaction.commit if error is None else self._transaction.rollback
+                )
+        finally:
+            await self._return()
+
+    async def fetch(self, statement: Executable, parameters: Mapping[str, Any]) -> list[Row]:
+        """The rows of ``statement`` run with ``parameters`` (by bind name)."""
+        compiled = self._statements.get(statement, parameters)
+        observer = self._observer
+        token = None if observer is None else observer.started(compiled.operation, compiled.sql)
+        try:
+            rows: list[Row] = await self._driver.fetch(
+                compiled.sql, *compiled.arguments(parameters)
+            )
+        except BaseException as error:
+            if observer is not None:
+                observer.finished(token, error)
+            await self._invalidate_if_unknown(error)
+            raise
+        if observer is not None:
+            observer.finished(token, None)
+        return rows
+
+    async def _control(self, command: Callable[[], Awaitable[None]]) -> None:
+        """Run a transaction's ``start``, ``commit`` or ``rollback``."""
+        try:
+            await command()
+        except BaseException as error:
+            await self._invalidate_if_unknown(error)
+            raise
+
+    async def _invalidate_if_unknown(self, error: BaseException) -> None:
+        # A server error leaves the connection usable (a transaction, aborted, still needs its
+        # ROLLBACK), unless it says the connection is gone. Anything else (lost, timed out or
+        # cancelled mid-statement) leaves its state unknown, so the pool must not hand it out.
+        if isinstance(error, PostgresError) and not error.sqlstate.startswith("08"):
+            return
+        self.invalidated = True
+        cause = error if isinstance(error, Exception) else None
+        await greenlet_spawn(self._pooled.invalidate, cause)
+
+    async def _return(self) -> None:
+        # Never waits: no transaction is open and the pool's queue has room for the connection,
+        # so a cancellation cannot interrupt it halfway. The pool discards an invalidated one.
+        await greenlet_spawn(self._pooled.close)
+
+
+async def _checkout(engine: AsyncEngine) -> PoolProxiedConnection:
+    """A connection from the pool of ``engine``, as ``engine.connect()`` would check it out.
+
+    The driver's errors while connecting are wrapped as ``engine.connect()`` wraps them (a
+    ``DBAPIError``, ``connection_invalidated`` when the database cannot be reached), so that
+    callers see the same exceptions either way.
+    """
+    dialect = engine.dialect
+    try:
+        # The pool is read every time: disposing the engine replaces it.
+        return await greenlet_spawn(engine.sync_engine.pool.connect)
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            None,
+            None,
+            error,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=dialect.is_disconnect(error, None, None),
+        ) from error

@@ -1,0 +1,45 @@
+"""Rows ↔ entities: how a user is spread over columns, derived from the domain's field list.
+
+Each field of :data:`~user_core.model.USER_FIELDS` is a column of its own name holding the value
+object's text; a unique field also has its identity key in :func:`~user_postgres.tables.key_column`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from user_core.model import USER_FIELDS, User, UserChanges, UserDraft
+from user_postgres.tables import key_column
+
+_UNIQUE: frozenset[str] = frozenset(field.name for field in USER_FIELDS if field.unique)
+
+
+def user_from_row(row: Mapping[Any, Any]) -> User:
+    """The user in a row of :data:`~user_postgres.statements.USER_COLUMNS`, read by name."""
+    values: dict[str, Any] = {
+        field.name: None if (text := row[field.name]) is None else field.kind(text)
+        for field in USER_FIELDS
+    }
+    return User(
+        id=row["id"],
+        **values,
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+    )
+
+
+def changed_columns(changes: UserChanges) -> dict[str, Any]:
+    """The column values that ``changes`` sets, keys included; untouched columns are absent."""
+    columns: dict[str, Any] = {}
+    for name, value in changes.field_values().items():
+        columns[name] = None if value is None else value.value
+        if name in _UNIQUE:
+            columns[key_column(name)] = None if value is None else value.key
+    return columns
+
+
+def draft_columns(draft: UserDraft) -> dict[str, Any]:
+    """The column values of a new user made from ``draft``, keys included."""
+    return changed_columns(UserChanges.replacing_with(draft))

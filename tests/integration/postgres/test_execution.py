@@ -1,0 +1,166 @@
+"""The Executor: statements on the driver, values converted, transactions, lost connections."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+from sqlalchemy import BigInteger, LargeBinary, bindparam, func, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.types import DateTime
+
+from user_postgres import EngineOptions, Executor, create_engine, pool_status
+from user_postgres.tables import users
+
+pytestmark = pytest.mark.anyio
+
+ECHO = select(
+    bindparam("headers", type_=JSONB).label("headers"),
+    bindparam("body", type_=LargeBinary).label("body"),
+    bindparam("at", type_=DateTime(timezone=True)).label("at"),
+).execution_options(operation="echo")
+BACKEND = select(func.pg_backend_pid().label("pid")).execution_options(operation="backend")
+SLEEP = select(func.pg_sleep(bindparam("seconds")).label("slept"))
+ISOLATION = select(func.current_setting("transaction_isolation").label("level"))
+INSERT = users.insert().returning(users.c.id)
+BY_ID = select(users.c.id).where(users.c.id == bindparam("user_id", type_=BigInteger))
+
+
+@dataclass
+class Recorder:
+    """A StatementObserver keeping what it was told."""
+
+    told: list[tuple[str, str, BaseException | None]] = field(default_factory=list)
+
+    def started(self, operation: str, sql: str) -> tuple[str, str]:
+        return operation, sql
+
+    def finished(self, token: tuple[str, str], error: BaseException | None) -> None:
+        self.told.append((*token, error))
+
+
+@pytest.fixture
+async def single(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine of one connection, so that a replaced connection shows."""
+    engine = create_engine(database_url, EngineOptions(pool_size=1, max_overflow=0))
+    yield engine
+    await engine.dispose()
+
+
+async def test_values_go_in_and_come_out_as_sqlalchemy_would_pass_them(engine: AsyncEngine) -> None:
+    at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    headers = [["content-type", "application/json"], ["etag", '"1"']]
+
+    async with Executor(engine).connection() as connection:
+        (row,) = await connection.fetch(ECHO, {"headers": headers, "body": b"\x00\xff", "at": at})
+
+    assert row["headers"] == headers  # JSONB, serialised by its type and decoded by the codec
+    assert row["body"] == b"\x00\xff"
+    assert row["at"] == at
+    assert row["at"].utcoffset().total_seconds() == 0
+
+
+async def test_the_observer_is_told_of_each_statement_and_its_error(engine: AsyncEngine) -> None:
+    recorder = Recorder()
+    executor = Executor(engine, recorder)
+
+    async with executor.connection() as connection:
+        await connection.fetch(BACKEND, {})
+        with pytest.raises(asyncpg.PostgresError):
+            await connection.fetch(SLEEP, {"seconds": "not a number"})
+
+    (operation, sql, error), (unnamed, _, failure) = recorder.told
+    assert (operation, error) == ("backend", None)
+    assert sql.startswith("SELECT pg_backend_pid()")
+    assert unnamed == "other"
+    assert isinstance(failure, asyncpg.PostgresError)
+
+
+async def test_a_cancelled_statement_invalidates_its_connection(single: AsyncEngine) -> None:
+    executor = Executor(single)
+    async with executor.connection() as connection:
+        (before,) = await connection.fetch(BACKEND, {})
+
+    async def sleep() -> None:
+        async with executor.connection() as connection:
+            await connection.fetch(SLEEP, {"seconds": 10})
+
+    task = asyncio.create_task(sleep())
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert pool_status(single).checked_out == 0
+    async with executor.connection() as connection:
+        (after,) = await connection.fetch(BACKEND, {})
+    assert after["pid"] != before["pid"]
+
+
+async def test_a_server_error_leaves_the_connection_in_the_pool(single: AsyncEngine) -> None:
+    executor = Executor(single)
+    async with executor.connection() as connection:
+        (before,) = await connection.fetch(BACKEND, {})
+        with pytest.raises(asyncpg.PostgresError):
+            await connection.fetch(SLEEP, {"seconds": "not a number"})
+        assert not connection.invalidated
+
+    async with executor.connection() as connection:
+        (after,) = await connection.fetch(BACKEND, {})
+    assert after["pid"] == before["pid"]
+
+
+def user_values(name: str) -> dict[str, Any]:
+    return {"name": name, "name_key": name, "created_at": datetime.now(UTC)}
+
+
+async def test_a_transaction_commits_at_the_end_of_its_block(engine: AsyncEngine) -> None:
+    executor = Executor(engine)
+    async with executor.transaction("read_committed") as connection:
+        (level,) = await connection.fetch(ISOLATION, {})
+        (row,) = await connection.fetch(INSERT, user_values("committed"))
+
+    assert level["level"] == "read committed"
+    async with executor.connection() as connection:
+        assert await connection.fetch(BY_ID, {"user_id": row["id"]}) != []
+
+
+async def test_a_transaction_rolls_back_when_its_block_raises(engine: AsyncEngine) -> None:
+    executor = Executor(engine)
+    inserted: list[int] = []
+
+    async def insert_then_fail() -> None:
+        async with executor.transaction("read_committed") as connection:
+            (row,) = await connection.fetch(INSERT, user_values("rolled back"))
+            inserted.append(row["id"])
+            raise LookupError
+
+    with pytest.raises(LookupError):
+        await insert_then_fail()
+
+    async with executor.connection() as connection:
+        assert await connection.fetch(BY_ID, {"user_id": inserted[0]}) == []
+
+
+async def test_a_read_only_transaction_refuses_writes(single: AsyncEngine) -> None:
+    executor = Executor(single)
+    levels = []
+
+    async def write() -> None:
+        async with executor.transaction("repeatable_read", readonly=True) as connection:
+            levels.extend(await connection.fetch(ISOLATION, {}))
+            await connection.fetch(INSERT, user_values("read only"))
+
+    with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+        await write()
+
+    assert [level["level"] for level in levels] == ["repeatable read"]
+
+    async with executor.connection() as connection:  # rolled back: the connection is usable
+        assert await connection.fetch(BACKEND, {}) != []
