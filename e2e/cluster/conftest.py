@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 
-from e2e.cluster._kube import (
+from e2e.cluster.kube import (
     CHART,
     INSTANCE,
     NAMESPACE,

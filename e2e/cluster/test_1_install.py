@@ -7,18 +7,18 @@ import json
 from datetime import datetime
 
 import httpx2 as httpx
+import pytest
 
-from e2e.cluster._kube import CHART, INSTANCE, RELEASE, RESULTS, helm, kubectl_json, run
 from e2e.cluster.conftest import Release
+from e2e.cluster.kube import CHART, INSTANCE, RELEASE, RESULTS, helm, kubectl_json, run
 
 
 def _time(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def test_the_migration_job_completed_before_any_pod_of_the_service_served(
-    release: Release,
-) -> None:
+@pytest.mark.usefixtures("release")
+def test_the_migration_job_completed_before_any_pod_of_the_service_served() -> None:
     # The hook Job is deleted once it succeeded (hook-delete-policy); its events stay. A pod
     # serves from the moment it is Ready (the Service sends it requests).
     events = kubectl_json("get", "events")["items"]
@@ -49,7 +49,8 @@ def test_the_migration_job_completed_before_any_pod_of_the_service_served(
     )
 
 
-def test_helm_test_passes(release: Release) -> None:
+@pytest.mark.usefixtures("release")
+def test_helm_test_passes() -> None:
     # Not --logs: helm fetches the logs of a Pod named after the hook, and the chart's test is a
     # Job (`helm test --logs` exits 1 after a passing test). A failed Job stays for its logs.
     done = helm("test", RELEASE, "--timeout=5m")

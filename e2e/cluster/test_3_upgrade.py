@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import httpx2 as httpx
 
-from e2e.cluster._kube import (
+from e2e.cluster.conftest import Release
+from e2e.cluster.kube import (
     CHART,
     INSTANCE,
     RELEASE,
@@ -26,7 +27,6 @@ from e2e.cluster._kube import (
     load_image,
     run,
 )
-from e2e.cluster.conftest import Release
 
 RATE = 20  # requests a second
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import time
 
-from e2e.cluster._kube import NAMESPACE, RELEASE, RESULTS, helm, kubectl, run
-from e2e.cluster.conftest import Release
+import pytest
+
+from e2e.cluster.kube import NAMESPACE, RELEASE, RESULTS, helm, kubectl, run
 
 KINDS = (
     "all,configmaps,secrets,persistentvolumeclaims,serviceaccounts,roles,rolebindings,"
@@ -31,7 +32,8 @@ def _volumes() -> list[str]:
     return [v for v in out if v.startswith(f"{NAMESPACE}/")]
 
 
-def test_uninstall_leaves_nothing_behind(release: Release) -> None:
+@pytest.mark.usefixtures("release")
+def test_uninstall_leaves_nothing_behind() -> None:
     start = time.monotonic()
     helm("uninstall", RELEASE, "--wait", "--timeout=5m")
     left: set[str] = set()
