@@ -79,6 +79,9 @@ def test_kind_job_runs_the_same_make_targets_as_the_project_machines(
     job = workflow["jobs"]["kind"]
     assert job["needs"] == "lint-and-test"
     assert job["env"]["KIND_SOURCE"] == "registry"
+    # make cluster-test builds the image on the base scripts/base-images.sh chooses: the official
+    # one where a registry answers, as in lint-and-test.
+    assert job["env"]["USE_REGISTRY"] == workflow["jobs"]["lint-and-test"]["env"]["USE_REGISTRY"]
     commands = step_commands(job)
     assert "make kind-up" in commands
     assert "make cluster-test" in commands

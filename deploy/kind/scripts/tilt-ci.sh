@@ -41,13 +41,10 @@ timed "tilt-ci: database" kubectl --namespace "$NAMESPACE" wait cluster/user-ser
 # The dev image: the Tiltfile's own DEV_STAGE after the Dockerfile, target dev.
 dockerfile="$KIND_STATE/Dockerfile.dev"
 {
-  sed '/^# syntax=/d' "$REPO_ROOT/Dockerfile"
+  cat "$REPO_ROOT/Dockerfile"
   sed -n '/^DEV_STAGE = """/,/^"""/p' "$REPO_ROOT/Tiltfile" | sed '1d;$d'
 } >"$dockerfile"
-base=${PYTHON_IMAGE:-$(local_image python "3.11-$DEBIAN_SUITE")}
-"$KIND_DIR/scripts/app-image.sh" user-service:ci >/dev/null # makes the Python base if missing
-(cd "$REPO_ROOT" && timed "tilt-ci: dev image" low env DOCKER_BUILDKIT=1 /usr/bin/docker build --quiet \
-  --file "$dockerfile" --target dev --build-arg "PYTHON_IMAGE=$base" --tag "$DEV_IMAGE" . >/dev/null)
+"$KIND_DIR/scripts/app-image.sh" "$DEV_IMAGE" --file "$dockerfile" --target dev
 "$KIND_DIR/scripts/load-image.sh" "$DEV_IMAGE"
 
 timed "tilt-ci: user-service" helm upgrade --install "$RELEASE" "$REPO_ROOT/helm/user-service" \
