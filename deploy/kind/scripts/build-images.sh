@@ -273,10 +273,6 @@ storage_manifest() {
     "$(module_dir "github.com/rancher/local-path-provisioner@$LOCAL_PATH_PROVISIONER_VERSION")/deploy/local-path-storage.yaml"
 }
 
-if [[ ${1:-} == --mirror ]]; then
-  debian_mirror
-  exit 0
-fi
 # The root file systems alone (they need no Go binaries).
 if [[ ${1:-} == --rootfs ]]; then
   rootfs base "$BASE_PACKAGES" >/dev/null

@@ -6,6 +6,9 @@ KIND_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPO_ROOT=$(cd "$KIND_DIR/../.." && pwd)
 # shellcheck source=../versions.env
 source "$KIND_DIR/versions.env"
+# KIND_IMAGE_PREFIX names the local images otherwise: a second cache (another XDG_CACHE_HOME)
+# built beside the first without retagging its images, as when a cold build is measured.
+LOCAL_IMAGE_PREFIX=${KIND_IMAGE_PREFIX:-$LOCAL_IMAGE_PREFIX}
 
 # Builds are cached outside the clone: CI runs in a fresh clone on the same machine, and a cache
 # in the clone (.tools/) would be rebuilt every run (about 25 minutes on two cores). Each
