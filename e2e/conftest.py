@@ -18,6 +18,10 @@ import pytest
 from e2e.server import RunningServer, start_server
 from user_postgres.testing import ScratchDatabases
 
+# The cluster suite (e2e/cluster, `make cluster-test`) needs a Kind cluster and an image: it is
+# collected only when `make cluster-test` names the image.
+collect_ignore = [] if os.environ.get("USER_SERVICE_CLUSTER_IMAGE") else ["cluster"]
+
 
 @pytest.fixture(scope="module")
 def server(

@@ -12,7 +12,7 @@ from typing import Any, Final
 import pytest
 import yaml
 
-from tests.deploy.chart import KIND, ROOT, tool
+from tests.deploy.chart import ROOT, tool
 from tests.deploy.tiltfile import evaluate
 
 WORKFLOW: Final = ROOT / ".github" / "workflows" / "ci.yaml"
@@ -73,25 +73,30 @@ def test_lint_and_test_job_uses_a_postgresql_service_then_testcontainers(
     assert re.search(r"unset USER_SERVICE_TEST_DATABASE_URL\n.*pytest tests/integration", commands)
 
 
-def test_kind_job_installs_the_chart_on_cloudnativepg_and_tests_it(
+def test_kind_job_runs_the_same_make_targets_as_the_project_machines(
     workflow: dict[str, Any],
 ) -> None:
     job = workflow["jobs"]["kind"]
     assert job["needs"] == "lint-and-test"
-    kind_action = next(step for step in job["steps"] if "kind-action" in step.get("uses", ""))
-    assert kind_action["with"]["config"] == "deploy/kind/cluster.yaml"
+    assert job["env"]["KIND_SOURCE"] == "registry"
+    # make cluster-test builds the image on the base scripts/base-images.sh chooses: the official
+    # one where a registry answers, as in lint-and-test.
+    assert job["env"]["USE_REGISTRY"] == workflow["jobs"]["lint-and-test"]["env"]["USE_REGISTRY"]
     commands = step_commands(job)
-    assert "kind load docker-image user-service:ci" in commands
-    assert "releases/cnpg-${CNPG_VERSION}.yaml" in commands
-    assert f"--values {KIND.relative_to(ROOT)}" in commands
-    assert ".tools/bin/helm test" in commands
-    assert "helm/user-service/files/smoke.py http://127.0.0.1:8080" in commands
-    assert "make load" in commands
+    assert "make kind-up" in commands
+    assert "make cluster-test" in commands
+    down = next(step for step in job["steps"] if step.get("run") == "make kind-down")
+    assert down["if"] == "always()"
     uploads = [step for step in job["steps"] if "upload-artifact" in step.get("uses", "")]
     assert uploads
     assert uploads[0]["if"] == "always()"
 
 
-def test_ci_and_tilt_install_the_same_cloudnativepg(workflow: dict[str, Any]) -> None:
+def test_the_cluster_and_tilt_install_the_same_cloudnativepg() -> None:
     operator = evaluate("ci").resource("cnpg-operator").kwargs["cmd"]
-    assert f"cnpg-{workflow['env']['CNPG_VERSION']}.yaml" in operator
+    pins = dict(
+        line.split("=", 1)
+        for line in (ROOT / "deploy" / "kind" / "versions.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    assert f"cnpg-{pins['CNPG_VERSION'].removeprefix('v')}.yaml" in operator

@@ -1,0 +1,99 @@
+"""The cluster suite: one release of the chart on the Kind cluster (`make kind-up`), installed
+with helm/user-service/ci/kind-values.yaml (a CloudNativePG Cluster and Pooler), reached at its
+Service's ClusterIP (kind-up.sh routes the Service network through the node).
+
+The modules run in the order of their names: install, scenarios, upgrade, uninstall. Run by
+`make cluster-test`, never by `make test`: without USER_SERVICE_CLUSTER_IMAGE the folder is not
+collected (e2e/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+
+from e2e.cluster.kube import (
+    CHART,
+    INSTANCE,
+    NAMESPACE,
+    RELEASE,
+    RESULTS,
+    chart_args,
+    helm,
+    image,
+    kubectl,
+    kubectl_json,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Release:
+    base_url: str
+    service: str
+
+
+def _service_url() -> tuple[str, str]:
+    services = kubectl_json("get", "services", f"--selector={INSTANCE}")["items"]
+    api = [s for s in services if s["spec"].get("clusterIP") not in (None, "None")]
+    assert len(api) == 1, [s["metadata"]["name"] for s in services]
+    spec = api[0]["spec"]
+    return api[0]["metadata"]["name"], f"http://{spec['clusterIP']}:{spec['ports'][0]['port']}"
+
+
+def wait_until_served(base_url: str, seconds: float = 60) -> float:
+    """Seconds until /readyz answers 200 through the Service (kube-proxy lags its endpoints)."""
+    start = time.monotonic()
+    while True:
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return time.monotonic() - start
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() - start < seconds, f"{base_url}/readyz not served in {seconds} s"
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="session")
+def release() -> Iterator[Release]:
+    """helm install, timed; removed at the end if the uninstall test did not get to it."""
+    _, tag = image()
+    start = time.monotonic()
+    helm("install", RELEASE, str(CHART), "--create-namespace", *chart_args(tag, wait=False))
+    for deployment in kubectl(
+        "get", "deployments", f"--selector={INSTANCE}", "-o=name"
+    ).stdout.split():
+        kubectl("rollout", "status", deployment, "--timeout=600s", timeout=660)
+    RESULTS.figures["install_seconds"] = round(time.monotonic() - start, 1)
+    service, base_url = _service_url()
+    RESULTS.figures["first_served_after_install_seconds"] = round(wait_until_served(base_url), 1)
+    yield Release(base_url=base_url, service=service)
+    if helm("status", RELEASE, check=False).returncode == 0:
+        helm("uninstall", RELEASE, "--wait", "--timeout=5m", check=False)
+    kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", check=False)
+
+
+@pytest.fixture
+def api(release: Release) -> Iterator[httpx.Client]:
+    """An HTTP client for the release's Service (replaces e2e/conftest.py's local server)."""
+    with httpx.Client(base_url=release.base_url, timeout=10) as client:
+        yield client
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" or report.outcome != "passed":
+        entry = RESULTS.tests.setdefault(report.nodeid, {"seconds": 0.0})
+        entry["seconds"] = round(entry["seconds"] + report.duration, 2)
+        if report.when == "call" or report.outcome == "failed":
+            entry["outcome"] = report.outcome
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    folder = Path(os.environ.get("USER_SERVICE_CLUSTER_RESULTS", ".cache/cluster"))
+    RESULTS.figures["exit_status"] = int(session.exitstatus)
+    RESULTS.write(folder)
