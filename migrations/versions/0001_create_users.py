@@ -25,8 +25,9 @@ migrations find nothing to do) while both run during a cut-over. Revision 0004 t
 every key and stops the whole upgrade, reporting every group of names equal ignoring case.
 
 The downgrade of an adopted database gives the Go service's table back (``bigserial``,
-``timestamp`` in the same time zone, ``users_name``) instead of dropping it; what later
-revisions added and the Go service cannot hold (emails, versions, keys) is dropped on the way.
+``timestamp`` in the same time zone, ``users_name``, ``''`` for a ``NULL`` ``other``) instead of
+dropping it; what later revisions added and the Go service cannot hold (emails, versions, keys)
+is dropped on the way.
 """
 
 from __future__ import annotations
@@ -194,6 +195,8 @@ def _give_back(connection: sa.Connection, zone: str) -> None:
         zone,
     )
     last_id = _last_id(connection)
+    # The Go service reads other into a Go string, which cannot hold NULL.
+    op.execute("UPDATE users SET other = '' WHERE other IS NULL")
     op.execute("ALTER TABLE users ALTER COLUMN id DROP IDENTITY")
     op.execute("CREATE SEQUENCE users_id_seq OWNED BY users.id")
     op.execute(f"SELECT setval('users_id_seq', {max(last_id, 1)}, {last_id > 0})")

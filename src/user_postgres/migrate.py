@@ -36,8 +36,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, Connection, MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from user_postgres import keys
 from user_postgres.engine import EngineOptions, create_engine
 from user_postgres.error_translation import TranslateErrors
+from user_postgres.keys import Rekeyed
 
 ADVISORY_LOCK_KEY: Final = 0x757365722D737663
 """The ``pg_advisory_xact_lock`` key that serialises migrations: the bytes of ``user-svc``."""
@@ -55,6 +57,7 @@ _OPTIONS: Final = EngineOptions(
     application_name="user-service-migrations",
 )
 _T = TypeVar("_T")
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _COMMAND_LOCKS: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
 
 
@@ -121,6 +124,22 @@ async def downgrade(
             alembic_config(connection, legacy_time_zone), revision
         ),
     )
+
+
+async def rekey(database: str | AsyncEngine) -> Rekeyed:
+    """Recompute every stored key by the service's own rule (see :func:`user_postgres.keys.rekey`).
+
+    One transaction under the migration lock, with writes to ``users`` locked out; raises
+    :class:`~user_postgres.keys.KeyCollisions`, having changed nothing, when two users would
+    share a key.
+    """
+
+    def run(connection: Connection) -> Rekeyed:
+        with connection.begin():
+            connection.execute(_LOCK, {"key": ADVISORY_LOCK_KEY})
+            return keys.rekey(connection)
+
+    return await _run(database, run)
 
 
 async def current(database: str | AsyncEngine) -> str | None:

@@ -59,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     down = steps.add_parser("down", help="undo migrations (default: the last one; 'base': all)")
     down.add_argument("revision", nargs="?", default="-1")
     down.set_defaults(run=_migrate_down)
+    rekey = steps.add_parser(
+        "rekey",
+        help="recompute every case-insensitive key by the service's rule; change nothing and "
+        "list every collision if two users would share one",
+    )
+    rekey.set_defaults(run=_migrate_rekey)
     current = steps.add_parser("current", help="print the revision the database is at")
     current.set_defaults(run=_migrate_current)
     return parser
@@ -160,6 +166,17 @@ def _migrate_down(arguments: argparse.Namespace) -> None:
                 legacy_time_zone=settings.legacy_time_zone,
             )
         )
+
+
+def _migrate_rekey(_: argparse.Namespace) -> None:
+    settings = _migration_settings()
+    with ExitStack() as stack:
+        try:
+            done = asyncio.run(migrate.rekey(_database(settings, stack)))
+        except KeyCollisions as collisions:
+            raise SystemExit(str(collisions)) from None
+    rewritten = ", ".join(f"{count} {field} keys" for field, count in done.changed.items())
+    print(f"{done.users} users read; rewritten: {rewritten}")
 
 
 def _migrate_current(_: argparse.Namespace) -> None:

@@ -58,7 +58,7 @@ async def _run(url: str, *statements: str) -> None:
         await engine.dispose()
 
 
-async def _go_statements(url: str, statement: str, *rows: tuple[Any, ...]) -> list[Row]:
+async def go_statements(url: str, statement: str, *rows: tuple[Any, ...]) -> list[Row]:
     """One of the Go service's statements once per row of ``$n`` parameters, as its driver sends."""
     engine = create_engine(url)
     try:
@@ -72,10 +72,10 @@ async def _go_statements(url: str, statement: str, *rows: tuple[Any, ...]) -> li
 
 async def _go_inserts(url: str, *users: tuple[str, str, datetime]) -> list[int]:
     """The Go service's own INSERT; the new users' ids."""
-    return [row[0] for row in await _go_statements(url, GO_INSERT, *users)]
+    return [row[0] for row in await go_statements(url, GO_INSERT, *users)]
 
 
-async def _rows(url: str, query: str = "SELECT * FROM users ORDER BY id") -> list[Row]:
+async def rows_of(url: str, query: str = "SELECT * FROM users ORDER BY id") -> list[Row]:
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
@@ -95,8 +95,8 @@ async def go_database(url: str) -> list[int]:
         ("Zoë", "", WINTER),
         ("last, deleted", "", WINTER),
     )
-    await _go_statements(url, GO_UPDATE, (ids[1], "Bob", "admin", SUMMER))
-    await _go_statements(url, GO_DELETE, (ids[2],), (ids[4],))
+    await go_statements(url, GO_UPDATE, (ids[1], "Bob", "admin", SUMMER))
+    await go_statements(url, GO_DELETE, (ids[2],), (ids[4],))
     return ids
 
 
@@ -129,7 +129,7 @@ async def test_the_go_database_is_adopted_in_place_and_given_back(
     url = blank_database_url
     ann, bob, gone, zoe, last = await go_database(url)
     go_schema = await schema_of(url)
-    go_rows = await _rows(url)
+    go_rows = await rows_of(url)
 
     adopted = user_service(url, "migrate", "up")
 
@@ -142,7 +142,7 @@ async def test_the_go_database_is_adopted_in_place_and_given_back(
     for part in ("columns", "constraints", "indexes"):
         kept = [row for row in mine[part] if "schema_migrations" not in row[0]]
         assert kept == fresh[part], part
-    assert await _rows(url, "SELECT * FROM schema_migrations") == [(2, False)]
+    assert await rows_of(url, "SELECT * FROM schema_migrations") == [(2, False)]
 
     engine = create_engine(url)
     try:
@@ -178,11 +178,11 @@ async def test_the_go_database_is_adopted_in_place_and_given_back(
     back = await schema_of(url)
     for part, rows in back.items():
         assert [row for row in rows if "alembic_version" not in row[0]] == go_schema[part], part
-    assert await _rows(url, "SELECT * FROM schema_migrations") == [(2, False)]
+    assert await rows_of(url, "SELECT * FROM schema_migrations") == [(2, False)]
     # Every Go row as it was; the service's own user in Warsaw time, as the Go service writes.
-    assert await _rows(url) == [
+    assert await rows_of(url) == [
         *go_rows,
-        (created.id, "new", None, datetime(2026, 12, 1, 4, 0), None),  # noqa: DTZ001
+        (created.id, "new", "", datetime(2026, 12, 1, 4, 0), None),  # noqa: DTZ001
     ]
     # And the Go service carries on: its INSERT takes the next id.
     assert await _go_inserts(url, ("after", "", WINTER)) == [created.id + 1]
@@ -202,19 +202,19 @@ async def test_names_equal_ignoring_case_stop_the_adoption_with_every_group_and_
         ("Straße", "", SUMMER),
         ("STRASSE", "", SUMMER),  # equal under Unicode case folding, not under lower()
     )
-    before = (await schema_of(url), await _rows(url))
+    before = (await schema_of(url), await rows_of(url))
 
     refused = user_service(url, "migrate", "up")
 
     assert refused.returncode != 0
     report = refused.stderr
     assert "3 groups" in report
-    ids = {name: row[0] for row in await _rows(url) for name in [row[1]]}
+    ids = {name: row[0] for row in await rows_of(url) for name in [row[1]]}
     assert f"name 'ann': users {[ids['ann'], ids['Ann'], ids['ANN']]}" in report
     assert f"name 'bob': users {[ids['Bob'], ids['bob'], ids['BOB ']]}" in report
     assert f"name 'strasse': users {[ids['Straße'], ids['STRASSE']]}" in report
     assert "Traceback" not in report
-    assert (await schema_of(url), await _rows(url)) == before
+    assert (await schema_of(url), await rows_of(url)) == before
     assert await migrate.current(url) is None
 
 
@@ -232,10 +232,10 @@ async def test_a_go_database_in_another_state_is_refused_and_left_alone(
     url = blank_database_url
     await go_database(url)
     await _run(url, statement)
-    before = (await schema_of(url), await _rows(url))
+    before = (await schema_of(url), await rows_of(url))
 
     refused = user_service(url, "migrate", "up")
 
     assert refused.returncode != 0
     assert message in refused.stderr
-    assert (await schema_of(url), await _rows(url)) == before
+    assert (await schema_of(url), await rows_of(url)) == before
