@@ -21,8 +21,10 @@ later revision, so an upgrade either adopts the database whole or changes nothin
 - the constraint ``users_name`` is renamed to this revision's ``users_name_key``.
 
 ``schema_migrations`` is left as it is, so the Go service still starts on the database (its
-migrations find nothing to do) while both run during a cut-over. Revision 0004 then computes
-every key and stops the whole upgrade, reporting every group of names equal ignoring case.
+migrations find nothing to do) while both run during a cut-over. Before changing anything, every
+user is read as the service reads it: names equal ignoring case (by the service's rule) and values
+the service refuses (a blank name, a control character, ...) stop the adoption, all of them
+listed (:class:`~user_postgres.keys.KeyCollisions`). Revision 0004 then computes every key.
 
 The downgrade of an adopted database gives the Go service's table back (``bigserial``,
 ``timestamp`` in the same time zone, ``users_name``, ``''`` for a ``NULL`` ``other``) instead of
@@ -38,6 +40,9 @@ from typing import Final
 
 import sqlalchemy as sa
 from alembic import context, op
+
+from user_core.model import USER_FIELDS
+from user_postgres.keys import scan
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -169,6 +174,12 @@ def _adopt(connection: sa.Connection, zone: str) -> None:
         GO_MIGRATIONS,
         GO_VERSION,
         zone,
+    )
+    # Every user as this service will read it, before anything changes: a value it refuses, or
+    # names equal ignoring case, stop the adoption with all of them listed.
+    columns = set(GO_COLUMNS)
+    scan(connection, [field for field in USER_FIELDS if field.name in columns]).refuse(
+        "adopt the Go service's database"
     )
     sequence = _id_sequence(connection)
     last_id = _last_id(connection)

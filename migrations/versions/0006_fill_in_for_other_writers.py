@@ -18,6 +18,9 @@ in what a writer that knows only the Go service's columns (``name``, ``other``, 
 - **version**: ``INSERT`` without one gets the column default 1; an ``UPDATE`` that changes any
   column but the keys and leaves ``version`` as it was gets ``version + 1`` (this service always
   sets the next version itself, so its own writes are left alone, and so are key rewrites);
+- **names**: a blank name, or one with a C0 or C1 control character, is refused
+  (``check_violation``, ``users_name_readable``), as this service refuses it: it could not read
+  the row back;
 - **other**: while the database still has the Go service's ``schema_migrations`` (adopted, and
   the Go service may still run on it), a user written by an ``INSERT`` or a change without
   ``other`` is stored with ``''`` instead of ``NULL``, because the Go service reads ``other``
@@ -41,6 +44,10 @@ _KEY = "normalize(lower(btrim({0})), NFC)"
 _FUNCTION = f"""
 CREATE FUNCTION users_fill_in() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF btrim(NEW.name) = '' OR NEW.name ~ '[\\x01-\\x1f\\x7f-\\x9f]' THEN
+        RAISE EXCEPTION 'name % is blank or holds a control character', quote_literal(NEW.name)
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'users_name_readable';
+    END IF;
     IF TG_OP = 'INSERT' THEN
         IF NEW.name_key IS NULL THEN
             NEW.name_key := {_KEY.format("NEW.name")};

@@ -99,8 +99,8 @@ async def upgrade(
 
     Safe to call from many processes at once (see the module's documentation). A database of
     the original Go service is adopted in place, its timestamps read in ``legacy_time_zone``
-    (revision 0001); names equal ignoring case among its users raise
-    :class:`~user_postgres.keys.KeyCollisions` and change nothing.
+    (revision 0001); names equal ignoring case among its users, or values the service refuses,
+    raise :class:`~user_postgres.keys.KeyCollisions` and change nothing.
     """
     await _run(
         database,

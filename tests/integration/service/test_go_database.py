@@ -188,7 +188,7 @@ async def test_the_go_database_is_adopted_in_place_and_given_back(
     assert await _go_inserts(url, ("after", "", WINTER)) == [created.id + 1]
 
 
-async def test_names_equal_ignoring_case_stop_the_adoption_with_every_group_and_change_nothing(
+async def test_names_equal_ignoring_case_or_unreadable_stop_the_adoption_listed_changing_nothing(
     blank_database_url: str,
 ) -> None:
     url = blank_database_url
@@ -201,6 +201,8 @@ async def test_names_equal_ignoring_case_stop_the_adoption_with_every_group_and_
         ("BOB ", "", SUMMER),  # the service strips names: equal to "bob" too
         ("Straße", "", SUMMER),
         ("STRASSE", "", SUMMER),  # equal under Unicode case folding, not under lower()
+        ("   ", "", SUMMER),  # blank once stripped: this service could not read it
+        ("bell\a", "", SUMMER),
     )
     before = (await schema_of(url), await rows_of(url))
 
@@ -208,8 +210,12 @@ async def test_names_equal_ignoring_case_stop_the_adoption_with_every_group_and_
 
     assert refused.returncode != 0
     report = refused.stderr
-    assert "3 groups" in report
+    assert "3 groups of users share a name ignoring case" in report
+    assert "2 values break the service's rules" in report
     ids = {name: row[0] for row in await rows_of(url) for name in [row[1]]}
+    assert f"user {ids['   ']}: name '   ' must not be empty" in report
+    bell = ids["bell\a"]
+    assert f"user {bell}: name 'bell\\x07' must not contain control" in report
     assert f"name 'ann': users {[ids['ann'], ids['Ann'], ids['ANN']]}" in report
     assert f"name 'bob': users {[ids['Bob'], ids['bob'], ids['BOB ']]}" in report
     assert f"name 'strasse': users {[ids['Straße'], ids['STRASSE']]}" in report

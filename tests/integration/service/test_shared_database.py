@@ -144,6 +144,12 @@ def test_names_stay_unique_ignoring_case_across_both_services(
     client.post("/users", json={"name": "dave"})
     with pytest.raises(asyncpg.UniqueViolationError, match="users_name_key_unique"):
         go(adopted, GO_INSERT, "DAVE", "", NOW)
+    # Names this service could not read back are refused from every writer.
+    for unreadable in ("  ", "bell\a"):
+        with pytest.raises(asyncpg.CheckViolationError, match="blank or holds a control"):
+            go(adopted, GO_INSERT, unreadable, "", NOW)
+    with pytest.raises(asyncpg.CheckViolationError, match="blank or holds a control"):
+        go(adopted, GO_UPDATE, go_id, "\t", "", NOW)
     go(adopted, GO_DELETE, go_id)
     assert client.get(f"/users/{go_id}").status_code == 404
     assert client.post("/users", json={"name": "carol"}).status_code == 201
