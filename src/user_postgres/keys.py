@@ -74,12 +74,14 @@ class KeyCollisions(RuntimeError):
         if self.collisions:
             fields = sorted({collision.field for collision in self.collisions})
             problems.append(
-                f"{len(self.collisions)} groups of users share a {' or '.join(fields)} "
+                f"{_counted(len(self.collisions), 'group')} of users share a {' or '.join(fields)} "
                 f"ignoring case (rename all but one user of each group)"
             )
         if self.unreadable:
             problems.append(
-                f"{len(self.unreadable)} values break the service's rules (correct each)"
+                f"{_counted(len(self.unreadable), 'value')} "
+                f"{'breaks' if len(self.unreadable) == 1 else 'break'} the service's rules "
+                f"(correct each)"
             )
         problems_found: list[KeyCollision | UnreadableValue] = [*self.collisions, *self.unreadable]
         lines = "\n".join(f"  {problem.describe()}" for problem in problems_found)
@@ -87,6 +89,10 @@ class KeyCollisions(RuntimeError):
             f"cannot {doing}: {'; '.join(problems)}. Nothing was changed; run it again once "
             f"they are fixed.\n{lines}"
         )
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def stored_collisions(connection: Connection, fields: Iterable[str]) -> list[KeyCollision]:

@@ -178,3 +178,21 @@ def test_rekey_reports_what_the_databases_rule_missed_then_fixes_the_keys(
     assert "1 name keys" in done.stdout
     assert client.get(f"/users/{go_id}").json()["version"] == 1  # a key is no change of the user
     assert client.post("/users", json={"name": "STRASSE"}).status_code == 409
+
+
+def test_the_service_adopts_the_go_database_when_it_starts(blank_database_url: str) -> None:
+    go_ids = asyncio.run(go_database(blank_database_url))
+    container = Container()
+    container.settings.override(
+        Settings(
+            database_url=SecretStr(blank_database_url),
+            migrate_on_start=True,
+            legacy_time_zone="Europe/Warsaw",
+        )
+    )
+    with TestClient(create_application(container)) as client:
+        assert client.get("/readyz").status_code == 200
+        users = client.get("/users").json()["users"]
+    assert [user["id"] for user in users] == [go_ids[0], go_ids[1], go_ids[3]]
+    # 12:30 in a Warsaw summer is 10:30 UTC.
+    assert users[1]["created_at"] == "2026-07-01T10:30:00.123456Z"
