@@ -17,8 +17,9 @@ among legacy rows and make some of them unmatchable by the list filters until th
 again.
 
 Legacy rows that the new rules reject stop the upgrade, which changes nothing then: two names
-(or addresses) equal ignoring case, with a message naming the users to rename; or a value longer
-than its limit, reported by PostgreSQL under the check's name.
+(or addresses) equal ignoring case, with :class:`~user_postgres.keys.KeyCollisions` listing every
+group of users to rename; or a value longer than its limit, reported by PostgreSQL under the
+check's name.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import context, op
+
+from user_postgres.keys import KeyCollisions, stored_collisions
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -63,8 +66,9 @@ def upgrade() -> None:
         )
     else:
         _fill_keys(op.get_bind())
-        _refuse_duplicates(op.get_bind(), "name_key")
-        _refuse_duplicates(op.get_bind(), "email_key")
+        collisions = stored_collisions(op.get_bind(), ["name", "email"])
+        if collisions:
+            raise KeyCollisions(collisions, "make names and emails unique ignoring case")
     op.alter_column("users", "name_key", nullable=False)
     op.drop_constraint("users_name_key", "users", type_="unique")
     op.create_unique_constraint("users_name_key_unique", "users", ["name_key"])
@@ -121,20 +125,3 @@ def _fill_keys(connection: sa.Connection) -> None:
             ],
         )
         after_id = rows[-1].id
-
-
-def _refuse_duplicates(connection: sa.Connection, key: str) -> None:
-    column = _users.c[key]
-    clashes = connection.execute(
-        sa.select(column, sa.func.array_agg(_users.c.id))
-        .where(column.is_not(None))
-        .group_by(column)
-        .having(sa.func.count() > 1)
-        .limit(10)
-    ).all()
-    if clashes:
-        listing = "; ".join(f"{value!r}: users {sorted(ids)}" for value, ids in clashes)
-        raise RuntimeError(
-            f"cannot make {key.removesuffix('_key')} unique ignoring case: these users share one"
-            f" (first 10 shown) - {listing}. Rename all but one of each, then upgrade again."
-        )

@@ -36,20 +36,24 @@ _TYPE_NAMES: Final[dict[type[mi.Type], str]] = {
     mi.NoneType: "null",
     mi.IntType: "an integer",
     mi.BoolType: "true or false",
+    mi.DateTimeType: "an RFC 3339 date-time with an offset",
 }
 
 
 async def read_body(request: Request, media_types: Collection[str]) -> bytes:
     """The body, if its media type is one of ``media_types`` and it fits in the limit.
 
-    A ``Content-Length`` over the limit is refused before reading; without one, reading stops
-    at the first byte past the limit.
+    A body without ``Content-Type`` is taken as JSON, as the original service's clients send it
+    (Go's ``http.Post`` with a nil content type, ``http.NewRequest``): what is then not JSON is
+    refused by the decoding (``400``). A declared type that is not one of ``media_types`` is
+    ``415``. A ``Content-Length`` over the limit is refused before reading; without one, reading
+    stops at the first byte past the limit.
     """
     content_type = request.headers.get("content-type")
-    if content_type is None or not _is_acceptable(content_type, media_types):
+    if content_type is not None and not _is_acceptable(content_type, media_types):
         raise UnsupportedMediaType(
             f"The body must be {' or '.join(sorted(media_types))} (UTF-8), "
-            f"not {content_type or 'without a Content-Type'}."
+            f"not {content_type or 'an empty Content-Type'}."
         )
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -143,10 +147,18 @@ def _malformed() -> BodyErrors:
 
 
 def _expectation(kind: object) -> str:
-    info = mi.type_info(kind)
+    info = _unwrapped(mi.type_info(kind))
     options = info.types if isinstance(info, mi.UnionType) else (info,)
-    names = (
-        _TYPE_NAMES.get(type(option.type if isinstance(option, mi.Metadata) else option), "valid")
-        for option in options
-    )
-    return "must be " + " or ".join(names)
+    return "must be " + " or ".join(_type_name(_unwrapped(option)) for option in options)
+
+
+def _type_name(info: mi.Type) -> str:
+    if isinstance(info, mi.IntType) and info.ge is not None and info.le is not None:
+        return f"an integer from {info.ge} to {info.le}"
+    return _TYPE_NAMES.get(type(info), "valid")
+
+
+def _unwrapped(info: mi.Type) -> mi.Type:
+    while isinstance(info, mi.Metadata):
+        info = info.type
+    return info

@@ -173,7 +173,11 @@ Users with unique names and emails (compared case-insensitively), optimistic con
 
 - Every error is `{PROBLEM_JSON}` (RFC 9457); `errors` lists every bad field, not only the first.
 - Every response carries `{REQUEST_ID_HEADER}`, which the logs also record.
-- Request bodies are UTF-8 JSON of at most {MAX_BODY_BYTES} bytes.
+- Request bodies are UTF-8 JSON of at most {MAX_BODY_BYTES} bytes; one without `Content-Type` is
+  read as JSON, a declared type that is not JSON is `415`.
+- A user read earlier may be sent back: its `readOnly` fields are checked and ignored, except that
+  on `PUT` and `PATCH` an `id` other than the path's is `400` and a `version` other than the
+  stored one is `412`.
 - Every successful `PUT` or `PATCH` is a new version, even one that changes no value.
 """
 

@@ -66,10 +66,53 @@ Timestamp = Annotated[
 ]
 
 
-class UserInput(Struct, forbid_unknown_fields=True):
+MAX_VERSION = MAX_USER_ID
+"""The largest version the storage holds (a ``bigint``, like the id)."""
+_READ_ONLY = "Output-only: accepted and ignored, so a user read earlier can be sent back."
+_SENT_BACK_ID = f"{_READ_ONLY} On `PUT` and `PATCH`, an id other than the path's is `400`."
+_SENT_BACK_VERSION = (
+    f"{_READ_ONLY} On `PUT` and `PATCH`, a version other than the stored one is `412`, "
+    f"as a stale `If-Match` is."
+)
+_SENT_BACK_TIME = Meta(
+    description=f"{_READ_ONLY} RFC 3339 with an offset.", extra_json_schema={"readOnly": True}
+)
+_AwareTime = Annotated[datetime, Meta(tz=True)]
+
+
+class OutputOnly(Struct, kw_only=True, forbid_unknown_fields=True):
+    """The resource's output-only fields, which an input body may carry back (AIP-203).
+
+    They change nothing; two of them make a read-modify-write safe: on `PUT` and `PATCH` an `id`
+    other than the path's is `400`, and a `version` other than the stored one is `412`. Their
+    names are :class:`UserResource`'s fields that are not the user's own (a unit test checks it).
+    """
+
+    id: (
+        Annotated[int, Meta(description=_SENT_BACK_ID, extra_json_schema={"readOnly": True})]
+        | UnsetType
+    ) = UNSET
+    created_at: Annotated[_AwareTime, _SENT_BACK_TIME] | UnsetType = UNSET
+    updated_at: Annotated[_AwareTime | None, _SENT_BACK_TIME] | UnsetType = UNSET
+    version: (
+        Annotated[
+            int,
+            Meta(
+                ge=1,
+                le=MAX_VERSION,
+                description=_SENT_BACK_VERSION,
+                extra_json_schema={"readOnly": True},
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+
+
+class UserInput(OutputOnly, forbid_unknown_fields=True):
     """The body of `POST /users` and `PUT /users/{id}`: every field a client chooses.
 
-    On `PUT`, an absent optional field becomes `null`.
+    On `PUT`, an absent optional field becomes `null`. The resource's output-only fields may be
+    sent too (see `OutputOnly`).
     """
 
     name: NameInput
@@ -77,11 +120,12 @@ class UserInput(Struct, forbid_unknown_fields=True):
     other: Other | None = None
 
 
-class UserMergePatch(Struct, forbid_unknown_fields=True):
+class UserMergePatch(OutputOnly, forbid_unknown_fields=True):
     """The body of `PATCH /users/{id}`, a JSON merge patch (RFC 7396) of the top-level fields.
 
     An absent field stays as it is; `null` clears `email` or `other` (`name` cannot be cleared).
-    An empty patch `{}` is valid and still counts as a change.
+    An empty patch `{}` is valid and still counts as a change. The resource's output-only fields
+    may be sent too (see `OutputOnly`).
     """
 
     name: NameInput | UnsetType = UNSET

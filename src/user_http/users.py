@@ -29,7 +29,7 @@ class UserEndpoints:
         """``POST /users``; with ``Idempotency-Key``, at most one user per key."""
         key = idempotency_key(request.headers)
         body = await read_body(request, JSON_MEDIA_TYPES)
-        draft = user_draft(body)
+        draft = user_draft(body).value
         root_path = request.scope.get("root_path", "")
         if key is None:
             return _created(await self._service.create(draft), root_path)
@@ -50,16 +50,16 @@ class UserEndpoints:
     async def replace(self, request: Request) -> Response:
         """``PUT /users/{id}``."""
         target = user_id(request.path_params["id"])
-        draft = user_draft(await read_body(request, JSON_MEDIA_TYPES))
-        expected = await self._expected_version(request, target)
-        return _user_response(await self._service.replace(target, draft, expected))
+        sent = user_draft(await read_body(request, JSON_MEDIA_TYPES), target)
+        expected = await self._expected_version(request, target, sent.version)
+        return _user_response(await self._service.replace(target, sent.value, expected))
 
     async def patch(self, request: Request) -> Response:
         """``PATCH /users/{id}`` with a JSON merge patch."""
         target = user_id(request.path_params["id"])
-        changes = user_changes(await read_body(request, MERGE_PATCH_MEDIA_TYPES))
-        expected = await self._expected_version(request, target)
-        return _user_response(await self._service.patch(target, changes, expected))
+        sent = user_changes(await read_body(request, MERGE_PATCH_MEDIA_TYPES), target)
+        expected = await self._expected_version(request, target, sent.version)
+        return _user_response(await self._service.patch(target, sent.value, expected))
 
     async def delete(self, request: Request) -> Response:
         """``DELETE /users/{id}``."""
@@ -73,14 +73,21 @@ class UserEndpoints:
         page = await self._service.list(page_query)
         return json_response(user_page(page), headers=_next_link(request, page_query, page))
 
-    async def _expected_version(self, request: Request, target: int) -> int | None:
-        """The version that ``If-Match`` makes the write conditional on (``None``: any).
+    async def _expected_version(
+        self, request: Request, target: int, sent_version: int | None = None
+    ) -> int | None:
+        """The version that ``If-Match`` and the body make the write conditional on (``None``: any).
 
-        A single tag is checked by the write itself, atomically. Several tags need the current
-        version first; the write is then made conditional on it, so a change in between is
-        still caught.
+        The body's ``version`` (of a user read earlier and sent back) is one more precondition,
+        as if ``If-Match`` held its tag too. A single version is checked by the write itself,
+        atomically. Several tags need the current version first; the write is then made
+        conditional on it, so a change in between is still caught.
         """
         versions = if_match_versions(request.headers.get("if-match"))
+        if sent_version is not None:
+            if versions is None or versions == ANY:
+                return sent_version
+            versions &= {sent_version}
         if versions is None or versions == ANY:
             return None
         if len(versions) == 1:
@@ -88,7 +95,8 @@ class UserEndpoints:
         current = await self._service.get(target)
         if current.version not in versions:
             raise PreconditionFailed(
-                f"user {target} is at version {current.version}, which If-Match does not list"
+                f"user {target} is at version {current.version}, which If-Match "
+                f"{'and the body do' if sent_version is not None else 'does'} not list"
             )
         return current.version
 

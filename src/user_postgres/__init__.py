@@ -6,6 +6,8 @@
   revisions in :mod:`user_postgres.migrations` (the repository's `migrations/` folder).
 - :class:`EmbeddedPostgres`: a real server from a wheel, for development and tests.
 - :mod:`user_postgres.tables`: the schema.
+- :mod:`user_postgres.keys`: the unique fields' stored keys: :class:`KeyCollisions` reports every
+  group of users that would share one.
 - :mod:`user_postgres.execution`: the one way the repository runs a statement (:class:`Executor`).
 - :func:`pool_status`, :class:`StatementObserver` and :data:`OPERATION_OPTION`: what metrics and
   traces read (the pool's use, each statement as it starts and ends, and the operation each
@@ -15,6 +17,7 @@
 from user_postgres.embedded import EmbeddedPostgres
 from user_postgres.engine import EngineOptions, create_engine
 from user_postgres.execution import Executor, StatementObserver
+from user_postgres.keys import KeyCollision, KeyCollisions
 from user_postgres.pool import PoolStatus, pool_status
 from user_postgres.repository import PostgresUserRepository
 from user_postgres.statements import OPERATION_OPTION
@@ -24,6 +27,8 @@ __all__ = [
     "EmbeddedPostgres",
     "EngineOptions",
     "Executor",
+    "KeyCollision",
+    "KeyCollisions",
     "PoolStatus",
     "PostgresUserRepository",
     "StatementObserver",

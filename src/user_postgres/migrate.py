@@ -36,11 +36,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import CheckConstraint, Connection, MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from user_postgres import keys
 from user_postgres.engine import EngineOptions, create_engine
 from user_postgres.error_translation import TranslateErrors
+from user_postgres.keys import Rekeyed
 
 ADVISORY_LOCK_KEY: Final = 0x757365722D737663
 """The ``pg_advisory_xact_lock`` key that serialises migrations: the bytes of ``user-svc``."""
+
+DEFAULT_LEGACY_TIME_ZONE: Final = "UTC"
+"""The time zone the Go service's timestamps are read in, unless one is named."""
 
 SCRIPT_LOCATION: Final = str(files("user_postgres.migrations"))
 """Where Alembic finds ``env.py`` and ``versions/``: the installed ``user_postgres.migrations``."""
@@ -52,13 +57,21 @@ _OPTIONS: Final = EngineOptions(
     application_name="user-service-migrations",
 )
 _T = TypeVar("_T")
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _COMMAND_LOCKS: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
-    """An Alembic configuration for this package's revisions, running on ``connection``."""
+def alembic_config(
+    connection: Connection | None = None, legacy_time_zone: str = DEFAULT_LEGACY_TIME_ZONE
+) -> Config:
+    """An Alembic configuration for this package's revisions, running on ``connection``.
+
+    ``legacy_time_zone``: the time zone of the original Go service's ``timestamp`` values, for
+    the revision that adopts its database (and gives it back).
+    """
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
+    config.attributes["legacy_time_zone"] = legacy_time_zone
     if connection is not None:
         config.attributes["connection"] = connection
     return config
@@ -76,17 +89,57 @@ def head() -> str:
     return revision
 
 
-async def upgrade(database: str | AsyncEngine, revision: str = "head") -> None:
+async def upgrade(
+    database: str | AsyncEngine,
+    revision: str = "head",
+    *,
+    legacy_time_zone: str = DEFAULT_LEGACY_TIME_ZONE,
+) -> None:
     """Apply the revisions up to ``revision`` to the database at this URL (or of this engine).
 
-    Safe to call from many processes at once (see the module's documentation).
+    Safe to call from many processes at once (see the module's documentation). A database of
+    the original Go service is adopted in place, its timestamps read in ``legacy_time_zone``
+    (revision 0001); names equal ignoring case among its users, or values the service refuses,
+    raise :class:`~user_postgres.keys.KeyCollisions` and change nothing.
     """
-    await _run(database, lambda connection: command.upgrade(alembic_config(connection), revision))
+    await _run(
+        database,
+        lambda connection: command.upgrade(alembic_config(connection, legacy_time_zone), revision),
+    )
 
 
-async def downgrade(database: str | AsyncEngine, revision: str = "-1") -> None:
-    """Undo revisions down to ``revision``: by default the last one; ``"base"`` undoes all."""
-    await _run(database, lambda connection: command.downgrade(alembic_config(connection), revision))
+async def downgrade(
+    database: str | AsyncEngine,
+    revision: str = "-1",
+    *,
+    legacy_time_zone: str = DEFAULT_LEGACY_TIME_ZONE,
+) -> None:
+    """Undo revisions down to ``revision``: by default the last one; ``"base"`` undoes all.
+
+    Below revision 0001, an adopted Go service's database is given back in its own schema.
+    """
+    await _run(
+        database,
+        lambda connection: command.downgrade(
+            alembic_config(connection, legacy_time_zone), revision
+        ),
+    )
+
+
+async def rekey(database: str | AsyncEngine) -> Rekeyed:
+    """Recompute every stored key by the service's own rule (see :func:`user_postgres.keys.rekey`).
+
+    One transaction under the migration lock, with writes to ``users`` locked out; raises
+    :class:`~user_postgres.keys.KeyCollisions`, having changed nothing, when two users would
+    share a key.
+    """
+
+    def run(connection: Connection) -> Rekeyed:
+        with connection.begin():
+            connection.execute(_LOCK, {"key": ADVISORY_LOCK_KEY})
+            return keys.rekey(connection)
+
+    return await _run(database, run)
 
 
 async def current(database: str | AsyncEngine) -> str | None:

@@ -19,7 +19,7 @@ from types import FrameType
 
 import uvicorn
 
-from user_postgres import EmbeddedPostgres, migrate
+from user_postgres import EmbeddedPostgres, KeyCollisions, migrate
 from user_service.container import database_url
 from user_service.settings import Settings
 from user_service.telemetry.logging import logging_config
@@ -59,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     down = steps.add_parser("down", help="undo migrations (default: the last one; 'base': all)")
     down.add_argument("revision", nargs="?", default="-1")
     down.set_defaults(run=_migrate_down)
+    rekey = steps.add_parser(
+        "rekey",
+        help="recompute every case-insensitive key by the service's rule; change nothing and "
+        "list every collision if two users would share one",
+    )
+    rekey.set_defaults(run=_migrate_rekey)
     current = steps.add_parser("current", help="print the revision the database is at")
     current.set_defaults(run=_migrate_current)
     return parser
@@ -127,14 +133,50 @@ def _database(settings: Settings, stack: ExitStack) -> str:
     return database_url(settings)
 
 
+def _migration_settings() -> Settings:
+    """The settings, with logging set up so that what a migration tells reaches the operator."""
+    settings = Settings()
+    logging.config.dictConfig(
+        logging_config(level=settings.log_level, log_format=settings.log_format)
+    )
+    return settings
+
+
 def _migrate_up(arguments: argparse.Namespace) -> None:
+    settings = _migration_settings()
     with ExitStack() as stack:
-        asyncio.run(migrate.upgrade(_database(Settings(), stack), arguments.revision))
+        upgrade = migrate.upgrade(
+            _database(settings, stack),
+            arguments.revision,
+            legacy_time_zone=settings.legacy_time_zone,
+        )
+        try:
+            asyncio.run(upgrade)
+        except KeyCollisions as collisions:
+            raise SystemExit(str(collisions)) from None
 
 
 def _migrate_down(arguments: argparse.Namespace) -> None:
+    settings = _migration_settings()
     with ExitStack() as stack:
-        asyncio.run(migrate.downgrade(_database(Settings(), stack), arguments.revision))
+        asyncio.run(
+            migrate.downgrade(
+                _database(settings, stack),
+                arguments.revision,
+                legacy_time_zone=settings.legacy_time_zone,
+            )
+        )
+
+
+def _migrate_rekey(_: argparse.Namespace) -> None:
+    settings = _migration_settings()
+    with ExitStack() as stack:
+        try:
+            done = asyncio.run(migrate.rekey(_database(settings, stack)))
+        except KeyCollisions as collisions:
+            raise SystemExit(str(collisions)) from None
+    rewritten = ", ".join(f"{count} {field} keys" for field, count in done.changed.items())
+    print(f"{done.users} users read; rewritten: {rewritten}")
 
 
 def _migrate_current(_: argparse.Namespace) -> None:

@@ -53,10 +53,12 @@ def observed_engine(url: str, options: EngineOptions, telemetry: Telemetry) -> A
     return engine
 
 
-async def database(engine: AsyncEngine, migrate_on_start: bool) -> AsyncIterator[AsyncEngine]:
+async def database(
+    engine: AsyncEngine, migrate_on_start: bool, legacy_time_zone: str = "UTC"
+) -> AsyncIterator[AsyncEngine]:
     """The database's lifetime in the service: migrate at start, close the pool at the end."""
     if migrate_on_start:
-        await migrate.upgrade(engine)
+        await migrate.upgrade(engine, legacy_time_zone=legacy_time_zone)
     try:
         yield engine
     finally:
@@ -83,7 +85,10 @@ class Container(containers.DeclarativeContainer):
         telemetry=telemetry,
     )
     database = providers.Resource(
-        database, engine=engine, migrate_on_start=settings.provided.migrate_on_start
+        database,
+        engine=engine,
+        migrate_on_start=settings.provided.migrate_on_start,
+        legacy_time_zone=settings.provided.legacy_time_zone,
     )
 
     clock = providers.Singleton(SystemClock)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -82,6 +83,12 @@ class Settings(BaseSettings):
     migrate_on_start: bool = Field(
         default=True, description="Apply pending migrations at start-up (under an advisory lock)."
     )
+    legacy_time_zone: str = Field(
+        default="UTC",
+        description="The IANA time zone the original Go service's timestamps (without time "
+        "zone) were written in: read in it when its database is adopted, written in it when "
+        "the database is given back.",
+    )
     idempotency_purge_interval_seconds: float = Field(
         default=300.0,
         gt=0,
@@ -104,6 +111,17 @@ class Settings(BaseSettings):
     auth_issuer: str | None = Field(
         default=None, description="The `iss` that accepted tokens must carry; unset: any."
     )
+
+    @field_validator("legacy_time_zone")
+    @classmethod
+    def _known_time_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{zone!r} is not an IANA time zone name such as Europe/Warsaw"
+            ) from None
+        return zone
 
     @property
     def uses_embedded_database(self) -> bool:

@@ -112,6 +112,7 @@ def test_configuration_comes_from_the_config_map(defaults: Rendered) -> None:
         "USER_SERVICE_PORT": "8080",
         "USER_SERVICE_WORKERS": "1",
         "USER_SERVICE_LOG_LEVEL": "info",
+        "USER_SERVICE_LEGACY_TIME_ZONE": "UTC",
         "USER_SERVICE_POOL_SIZE": "10",
         "USER_SERVICE_POOL_MAX_OVERFLOW": "0",
         "USER_SERVICE_POOL_TIMEOUT_SECONDS": "2",
@@ -168,3 +169,10 @@ def test_image_defaults_to_the_chart_app_version(defaults: Rendered) -> None:
     assert api_container(defaults)["image"] == "user-service:0.1.0"
     assert api_container(defaults)["command"] == ["user-service"]
     assert api_container(defaults)["args"] == ["serve"]
+
+
+def test_the_legacy_time_zone_reaches_the_migration_job_and_the_pods() -> None:
+    rendered = render(sets=["config.legacyTimeZone=Europe/Warsaw"])
+    for name in ("user-service", "user-service-migrations"):
+        data = rendered.one("ConfigMap", name)["data"]
+        assert data["USER_SERVICE_LEGACY_TIME_ZONE"] == "Europe/Warsaw", name

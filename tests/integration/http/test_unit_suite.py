@@ -14,6 +14,7 @@ from tests.unit.http.test_idempotency import *  # noqa: F403
 from tests.unit.http.test_if_match import *  # noqa: F403
 from tests.unit.http.test_list import *  # noqa: F403
 from tests.unit.http.test_openapi import *  # noqa: F403
+from tests.unit.http.test_output_only_fields import *  # noqa: F403
 from tests.unit.http.test_patch import *  # noqa: F403
 from tests.unit.http.test_replace import *  # noqa: F403
 from tests.unit.http.test_request_id import *  # noqa: F403

@@ -169,7 +169,7 @@ def test_json_with_or_without_utf8_charset_is_accepted(
 @pytest.mark.parametrize(
     "headers",
     [
-        {},
+        {"content-type": ""},
         {"content-type": "text/plain"},
         {"content-type": "application/x-www-form-urlencoded"},
         {"content-type": "application/json; charset=latin-1"},
@@ -181,6 +181,20 @@ def test_a_body_that_is_not_json_is_415(
 ) -> None:
     response = client.post("/users", content=b'{"name":"ada"}', headers=headers)
     problem(response, 415, "unsupported-media-type")
+    assert client.get("/users").json()["count"] == 0
+
+
+def test_a_body_without_content_type_is_read_as_json(client: TestClient) -> None:
+    response = client.post("/users", content=b'{"name":"ada","other":""}')
+    assert response.status_code == 201, response.text
+    assert (response.json()["name"], response.json()["other"]) == ("ada", "")
+
+
+@pytest.mark.parametrize("content", [b"name=ada", b"", b"\xff", b'["ada"]'])
+def test_a_body_without_content_type_that_is_not_json_is_400(
+    client: TestClient, problem: ProblemCheck, content: bytes
+) -> None:
+    problem(client.post("/users", content=content), 400, "validation", "body")
     assert client.get("/users").json()["count"] == 0
 
 

@@ -13,10 +13,9 @@ import msgspec.inspect as mi
 import pytest
 
 from user_core import USER_FIELDS, UserField
-from user_http.schemas import UserInput, UserMergePatch, UserResource
+from user_http.schemas import OutputOnly, UserInput, UserMergePatch, UserResource
 
 _BY_FIELD = pytest.mark.parametrize("field", USER_FIELDS, ids=lambda field: field.name)
-_RECORD_FIELDS = {"id", "created_at", "updated_at", "version"}
 
 
 def _field(struct: type[msgspec.Struct], name: str) -> mi.Field:
@@ -69,6 +68,21 @@ def test_the_resource_shows_the_field_with_its_limits(field: UserField) -> None:
 
 def test_the_bodies_hold_no_field_the_domain_lacks() -> None:
     names = {field.name for field in USER_FIELDS}
+    output_only = set(OutputOnly.__struct_fields__)
     for struct in (UserInput, UserMergePatch):
-        assert set(struct.__struct_fields__) == names, struct.__name__
-    assert set(UserResource.__struct_fields__) - _RECORD_FIELDS == names
+        assert set(struct.__struct_fields__) - output_only == names, struct.__name__
+    assert set(UserResource.__struct_fields__) - output_only == names
+
+
+def test_the_output_only_fields_are_the_resources_own() -> None:
+    names = {field.name for field in USER_FIELDS}
+    output_only = set(OutputOnly.__struct_fields__)
+    assert not output_only & names
+    assert output_only == set(UserResource.__struct_fields__) - names
+    for name in output_only:
+        declared = _field(OutputOnly, name)
+        assert not declared.required, name
+        (member,) = [each for each in _members(declared) if not isinstance(each, mi.NoneType)]
+        documented = member if isinstance(member, mi.Metadata) else declared.type
+        assert isinstance(documented, mi.Metadata), name
+        assert (documented.extra_json_schema or {}).get("readOnly") is True, name

@@ -1,0 +1,21 @@
+"""Settings that are checked when read, so a mistake stops the start instead of a migration."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from user_service.settings import Settings
+
+
+def test_the_legacy_time_zone_is_utc_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("USER_SERVICE_LEGACY_TIME_ZONE", raising=False)
+    assert Settings().legacy_time_zone == "UTC"
+    monkeypatch.setenv("USER_SERVICE_LEGACY_TIME_ZONE", "Europe/Warsaw")
+    assert Settings().legacy_time_zone == "Europe/Warsaw"
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "", "../etc/passwd", "CEST+2"])
+def test_a_legacy_time_zone_that_is_no_iana_name_is_refused(zone: str) -> None:
+    with pytest.raises(ValidationError, match="not an IANA time zone"):
+        Settings(legacy_time_zone=zone)
