@@ -10,7 +10,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from user_core import USER_FIELDS, Cursor, Page, PageRequest, User, UserChanges, UserDraft
+from user_core import (
+    USER_FIELDS,
+    Cursor,
+    Page,
+    PageRequest,
+    User,
+    UserChanges,
+    UserDraft,
+    UserField,
+)
 
 
 def body_of(values: UserDraft | UserChanges) -> dict[str, str | None]:
@@ -26,9 +35,13 @@ def body_of(values: UserDraft | UserChanges) -> dict[str, str | None]:
 
 
 def user_of(resource: Mapping[str, Any]) -> User:
-    """The domain user in a user resource."""
+    """The domain user in a user resource.
+
+    An optional field the resource lacks is ``None``: a server older than this client, which does
+    not know the field yet, still answers with users this client can read.
+    """
     texts: dict[str, Any] = {
-        field.name: None if (value := resource[field.name]) is None else field.kind(value)
+        field.name: None if (value := _text(resource, field)) is None else field.kind(value)
         for field in USER_FIELDS
     }
     updated_at = resource["updated_at"]
@@ -39,6 +52,10 @@ def user_of(resource: Mapping[str, Any]) -> User:
         updated_at=None if updated_at is None else datetime.fromisoformat(updated_at),
         version=int(resource["version"]),
     )
+
+
+def _text(resource: Mapping[str, Any], field: UserField) -> Any:
+    return resource.get(field.name) if field.optional else resource[field.name]
 
 
 def page_of(body: Mapping[str, Any]) -> Page:

@@ -452,3 +452,11 @@ def test_a_cache_of_size_zero_keeps_nothing_and_a_negative_size_is_refused() -> 
     assert cache.get(7) is None
     with pytest.raises(ValueError, match="negative"):
         UserCache(-1)
+
+
+def test_a_user_from_a_server_that_lacks_an_optional_field_reads_it_as_none() -> None:
+    older = {key: value for key, value in ADA.items() if key not in {"email", "other"}}
+    user = user_of(older)
+    assert (user.id, user.name.value, user.email, user.other) == (7, "ada", None, None)
+    with pytest.raises(KeyError, match="name"):
+        user_of({key: value for key, value in ADA.items() if key != "name"})
