@@ -44,7 +44,11 @@ main() {
   local kind_bin
   kind_bin="$(cached kind "$KIND_VERSION")/bin/kind"
   if "$kind_bin" get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
-    log "cluster $CLUSTER exists already"
+    # Left by an earlier run (or made from another clone): this clone gets its kubeconfig and
+    # the routes to it, so that what follows talks to that cluster.
+    log "cluster $CLUSTER exists already: using it"
+    "$kind_bin" export kubeconfig --name "$CLUSTER" --kubeconfig "$KUBECONFIG"
+    cluster_routes
     return
   fi
   record_kernel_settings
