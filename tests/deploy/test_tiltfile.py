@@ -6,6 +6,7 @@ image with live update of ``src/``, port-forwards, labels, and ``tilt ci`` runni
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -54,9 +55,23 @@ def test_image_is_the_dockerfile_plus_a_dev_stage_with_live_update(up: Evaluatio
     assert re.search(r"^FROM \S+ AS runtime$", dockerfile, re.MULTILINE), "no runtime stage"
     assert "FROM runtime AS dev" in contents
     assert build.kwargs["target"] == "dev"
-    steps = {step["tilt"]: step["args"] for step in build.kwargs["live_update"]}
-    assert steps["sync"] == ["src/", "/app/src/"]
-    assert steps["fall_back_on"] == [["pyproject.toml", "requirements/"]]
+    steps = [(step["tilt"], step["args"]) for step in build.kwargs["live_update"]]
+    assert steps == [
+        ("fall_back_on", [["pyproject.toml", "requirements/"]]),
+        ("sync", ["src/", "/app/src/"]),
+        ("sync", ["migrations/", "/app/src/user_postgres/migrations/"]),
+    ]
+
+
+def test_the_dev_stage_keeps_the_migrations_where_the_wheel_puts_them(up: Evaluation) -> None:
+    # /app/src first on PYTHONPATH shadows the installed user_postgres, whose migrations
+    # subpackage the wheel maps from the repository's migrations/ folder (package-dir).
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    mapped = {k: v for k, v in pyproject["tool"]["setuptools"]["package-dir"].items() if k}
+    assert mapped == {"user_postgres.migrations": "migrations"}
+    [build] = up.of("docker_build")
+    contents = build.kwargs["dockerfile_contents"]
+    assert "COPY --chown=10001:10001 migrations/ /app/src/user_postgres/migrations/" in contents
 
 
 def test_dev_values_reload_the_synced_sources(up: Evaluation) -> None:

@@ -11,7 +11,7 @@ source "$KIND_DIR/versions.env"
 LOCAL_IMAGE_PREFIX=${KIND_IMAGE_PREFIX:-$LOCAL_IMAGE_PREFIX}
 
 # Builds are cached outside the clone: CI runs in a fresh clone on the same machine, and a cache
-# in the clone (.tools/) would be rebuilt every run (about 25 minutes on two cores). Each
+# in the clone (.tools/) would be rebuilt every run (about an hour on two busy cores). Each
 # component lives in <cache>/<name>-<version>/ and is complete once its `.done` file exists.
 KIND_CACHE=${KIND_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/user-service/kind}
 # Runtime state of one cluster (kernel settings recorded, logs, PIDs): in the clone, git-ignored.
