@@ -2,10 +2,16 @@
 
 msgspec stops at the first error, so a body that fails the fast typed decode is decoded again as
 an object of raw values and every field is checked on its own, to report every bad field at once.
+
+A member name given twice in one object is refused, as I-JSON (RFC 7493) requires: msgspec keeps
+the last value, and a proxy or firewall that keeps the first would disagree with the service
+about what was stored. msgspec cannot tell, so the standard library's C scanner, with a hook on
+each object's members, checks every well-formed body (about 2 µs for a user's body).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import Final, Generic, TypeVar
 
@@ -108,11 +114,15 @@ class StrictDecoder(Generic[S]):
     def decode(self, body: bytes) -> S:
         """The decoded body; raises :class:`BodyErrors` if anything is wrong with it."""
         try:
-            return self._decoder.decode(body)
+            decoded = self._decoder.decode(body)
         except msgspec.ValidationError:
             pass  # find every problem, not only the first
         except _MALFORMED:
             raise _malformed() from None
+        else:
+            if (repeated := _repeated_member(body)) is not None:
+                raise BodyErrors([_repeated_error(repeated)], {})
+            return decoded
         raise self._every_error(body)
 
     def _every_error(self, body: bytes) -> BodyErrors:
@@ -139,7 +149,42 @@ class StrictDecoder(Generic[S]):
             for name in given
             if name not in self.field_order
         )
+        if (repeated := _repeated_member(body)) is not None:
+            errors.append(_repeated_error(repeated))
         return BodyErrors(errors, well_typed)
+
+
+class _RepeatedMember(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _refuse_repeated_members(members: list[tuple[str, object]]) -> None:
+    if len(members) > 1:
+        seen: set[str] = set()
+        for name, _ in members:
+            if name in seen:
+                raise _RepeatedMember(name)
+            seen.add(name)
+
+
+_MEMBERS_CHECK = json.JSONDecoder(object_pairs_hook=_refuse_repeated_members)
+
+
+def _repeated_member(body: bytes) -> str | None:
+    """The first member name that an object of the well-formed JSON ``body`` repeats, if any."""
+    try:
+        _MEMBERS_CHECK.decode(body.decode())
+    except _RepeatedMember as repeated:
+        return repeated.name
+    except (ValueError, RecursionError):
+        return None  # msgspec accepted it: as strict JSON, it was well-formed
+    return None
+
+
+def _repeated_error(name: str) -> FieldError:
+    return FieldError(name, "is given more than once (RFC 7493: member names must be unique)")
 
 
 def _malformed() -> BodyErrors:

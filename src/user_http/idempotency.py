@@ -24,17 +24,22 @@ RECORDED_HEADERS: Final = ("content-type", "location", "etag")
 """The response headers recorded and replayed, in this order (lower-case, as Starlette has them)."""
 
 _HEADER_KEY = IDEMPOTENCY_KEY_HEADER.lower()
+_OPTIONAL_WHITESPACE = " \t"  # RFC 9110's OWS
 
 
 def idempotency_key(headers: Headers) -> IdempotencyKey | None:
-    """The request's key, ``None`` without the header; a bad or repeated one is ``400``."""
+    """The request's key, ``None`` without the header; a bad or repeated one is ``400``.
+
+    Spaces and tabs around the value are not part of it (RFC 9110, section 5.5: a proxy may drop
+    them), so ``"k1 "`` and ``"k1"`` name the same creation; spaces inside it are kept.
+    """
     values = headers.getlist(_HEADER_KEY)
     if not values:
         return None
     if len(values) > 1:
         raise InvalidInput.single(IDEMPOTENCY_KEY_HEADER, "must be given once")
     try:
-        return IdempotencyKey(values[0])
+        return IdempotencyKey(values[0].strip(_OPTIONAL_WHITESPACE))
     except InvalidValue as error:
         raise InvalidInput.single(IDEMPOTENCY_KEY_HEADER, str(error)) from None
 

@@ -22,7 +22,7 @@ from user_core import (
     UserChanges,
     UserDraft,
 )
-from user_http.body import BODY_FIELD, BodyErrors, StrictDecoder
+from user_http.body import BodyErrors, StrictDecoder
 from user_http.schemas import OutputOnly, UserInput, UserMergePatch
 
 T = TypeVar("T")
@@ -139,9 +139,6 @@ def _every_error(
         UserChanges.parse(**well_typed)
     except InvalidInput as invalid:
         errors.extend(invalid.errors)
-    if not errors:
-        # The typed decode saw a value that the object decode overwrote: a repeated field.
-        errors.append(FieldError(BODY_FIELD, "must not repeat a field"))
     return _sorted(errors, field_order)
 
 

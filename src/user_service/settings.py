@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,6 +13,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "user-service"
+
+
+def jwks_source(source: str) -> str:
+    """``source`` if it may name a JWKS: a file path or an ``https://`` URL; else ``ValueError``.
+
+    Keys fetched over plain ``http://`` (or any other scheme) could be swapped on the way, and
+    whoever swaps them signs tokens that the service accepts.
+    """
+    scheme = urllib.parse.urlsplit(source).scheme
+    if "://" in source and scheme.lower() != "https":
+        raise ValueError(
+            f"must be an https:// URL or a file path, not a {scheme or 'schemeless'}:// URL "
+            "(keys fetched without TLS could be replaced on the way)"
+        )
+    return source
 
 
 class Settings(BaseSettings):
@@ -111,6 +127,11 @@ class Settings(BaseSettings):
     auth_issuer: str | None = Field(
         default=None, description="The `iss` that accepted tokens must carry; unset: any."
     )
+
+    @field_validator("auth_jwks")
+    @classmethod
+    def _jwks_over_tls_or_from_a_file(cls, source: str | None) -> str | None:
+        return None if source is None else jwks_source(source)
 
     @field_validator("legacy_time_zone")
     @classmethod

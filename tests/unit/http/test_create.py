@@ -148,11 +148,6 @@ def test_odd_json_values_are_400_never_500(
     problem(client.post("/users", content=content, headers=JSON), 400, "validation")
 
 
-def test_a_repeated_field_is_400(client: TestClient, problem: ProblemCheck) -> None:
-    content = b'{"name": 1, "name": "ada"}'
-    problem(client.post("/users", content=content, headers=JSON), 400, "validation", "body")
-
-
 @pytest.mark.parametrize(
     "content_type",
     ["application/json", "application/json; charset=utf-8", 'Application/JSON; charset="UTF-8"'],

@@ -160,3 +160,16 @@ def test_the_openapi_document_describes_the_header_and_the_422(client: TestClien
     assert (parameter["name"], parameter["in"]) == ("Idempotency-Key", "header")
     assert parameter["schema"]["maxLength"] == 255
     assert create["responses"]["422"] == {"$ref": "#/components/responses/Problem422"}
+
+
+@pytest.mark.parametrize("spelling", ["key-1 ", " key-1", "key-1\t", "\t key-1  "])
+def test_whitespace_around_the_key_is_not_part_of_it(client: TestClient, spelling: str) -> None:
+    first = post(client, "key-1", '{"name": "ada"}')
+    retry = post(client, spelling, '{"name": "ada"}')
+    assert (retry.status_code, retry.content) == (201, first.content)
+    assert len(users(client)) == 1
+
+
+def test_a_key_of_whitespace_only_is_400(client: TestClient, problem: ProblemCheck) -> None:
+    problem(post(client, "  ", '{"name": "ada"}'), 400, "validation", "Idempotency-Key")
+    assert users(client) == []

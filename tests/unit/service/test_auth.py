@@ -23,7 +23,7 @@ from starlette.testclient import TestClient
 from user_core import UserService
 from user_core.testing import FixedClock, InMemoryUserRepository
 from user_http import create_app
-from user_service.jwks import JwksVerifier, verifier_from_settings
+from user_service.jwks import MAX_NUMERIC_DATE, JwksVerifier, verifier_from_settings
 from user_service.settings import Settings
 
 AUDIENCE = "user-service"
@@ -266,3 +266,65 @@ def test_a_jwks_without_signature_keys_is_refused() -> None:
             audience=AUDIENCE,
             issuer=None,
         )
+
+
+@pytest.mark.parametrize(
+    "source", ["http://keys.example/jwks.json", "HTTP://keys.example/", "ftp://keys.example/j"]
+)
+def test_a_jwks_url_without_tls_is_refused_at_start_up(source: str) -> None:
+    with pytest.raises(ValueError, match=r"must be an https:// URL or a file path"):
+        Settings(auth_jwks=source)
+
+
+def test_a_jwks_https_url_or_file_path_is_accepted() -> None:
+    assert Settings(auth_jwks="https://keys.example/jwks.json").auth_jwks is not None
+    assert Settings(auth_jwks="/etc/user-service/jwks.json").auth_jwks is not None
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp": str(int(time.time()) + 300)},
+        {"exp": 1e308},
+        {"nbf": "0"},
+        {"iat": [1]},
+        {"exp": MAX_NUMERIC_DATE + 1},
+        {"nbf": -1},
+    ],
+    ids=repr,
+)
+def test_time_claims_must_be_numeric_dates(
+    client: TestClient, rsa_key: rsa.RSAPrivateKey, claims: dict[str, Any]
+) -> None:
+    value = token(rsa_key, **claims)
+    response = client.get("/users", headers=bearer(value))
+    assert_problem(response, 401, "unauthorized", INVALID)
+    assert "is not a NumericDate" in response.json()["detail"]
+
+
+def _signed_by_hand(key: rsa.RSAPrivateKey, payload: bytes) -> str:
+    header = jwt.utils.base64url_encode(b'{"alg":"RS256","kid":"rsa-1"}')
+    signing_input = header + b"." + jwt.utils.base64url_encode(payload)
+    signature = RSAAlgorithm(RSAAlgorithm.SHA256).sign(signing_input, key)
+    return (signing_input + b"." + jwt.utils.base64url_encode(signature)).decode()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"aud":"user-service","exp":' + b"9" * 5000 + b"}",  # Python's int digits limit
+        b'{"aud":"user-service","exp":\xff}',  # not UTF-8
+        b"[1, 2]",  # not an object
+        b'{"aud":"user-service","iss":"https://issuer.example","exp":Infinity}',  # not JSON
+    ],
+    ids=["huge integer", "not UTF-8", "not an object", "Infinity"],
+)
+def test_why_a_token_is_refused_is_said_without_library_internals(
+    client: TestClient, rsa_key: rsa.RSAPrivateKey, payload: bytes
+) -> None:
+    response = client.get("/users", headers=bearer(_signed_by_hand(rsa_key, payload)))
+    assert_problem(response, 401, "unauthorized", INVALID)
+    detail = response.json()["detail"]
+    assert detail == "The bearer token is not valid: it is not a well-formed JWT."
+    for internal in ("sys.", "codec", "utf-8", "<class", "Invalid payload", "digits"):
+        assert internal not in detail
