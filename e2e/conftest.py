@@ -24,13 +24,21 @@ collect_ignore = [] if os.environ.get("USER_SERVICE_CLUSTER_IMAGE") else ["clust
 
 
 @pytest.fixture(scope="module")
+def server_settings() -> dict[str, str]:
+    """Settings (``USER_SERVICE_*`` variables) of the module's server; a module may override it."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def server(
-    scratch_databases: ScratchDatabases, tmp_path_factory: pytest.TempPathFactory
+    scratch_databases: ScratchDatabases,
+    tmp_path_factory: pytest.TempPathFactory,
+    server_settings: dict[str, str],
 ) -> Iterator[RunningServer]:
     """One server per test module, on a database of its own."""
     database_url = asyncio.run(scratch_databases.create())
     log = tmp_path_factory.mktemp("server") / "server.log"
-    running = start_server({"USER_SERVICE_DATABASE_URL": database_url}, log)
+    running = start_server({**server_settings, "USER_SERVICE_DATABASE_URL": database_url}, log)
     try:
         yield running
     finally:

@@ -6,25 +6,50 @@ Decisions these tests pin down (RELIABILITY.md repeats them):
   ``timeout_keep_alive`` between requests), so a slow but live client succeeds. A stalled upload
   costs a socket and a coroutine, never a database connection: the body is read whole before
   the service is called. Cutting off slow or stalled clients (slowloris) is the ingress's job.
-- CR or LF inside a header, and a request line over 64 KiB, never reach the application:
-  httptools refuses them and uvicorn answers its own ``400`` (``text/plain``, connection closed),
-  so these are the only refusals without a problem body. Nothing is stored either way.
+- CR or LF inside a header never reach the application: httptools refuses them and uvicorn
+  answers its own ``400`` (``text/plain``, connection closed), the only refusals without a
+  problem body. Nothing is stored either way.
+- What a client can make the server hold before authentication is bounded
+  (:mod:`user_service.connection_limits`): a request head over ``USER_SERVICE_HTTP_MAX_HEAD_BYTES``
+  (64 KiB) or with more than ``USER_SERVICE_HTTP_MAX_HEADERS`` (100) fields is ``431``, even
+  while it is still arriving, and a request target alone that long is ``414``; a head not whole
+  ``USER_SERVICE_HTTP_HEAD_TIMEOUT_SECONDS`` after the connection opened is ``408``; an idle
+  keep-alive connection is closed after ``USER_SERVICE_HTTP_KEEP_ALIVE_SECONDS``. Here both
+  timeouts are 2 s, to keep the tests short.
 """
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
 
-from e2e.raw_http import connection, exchange, gauge, read_response
+from e2e.raw_http import RawResponse, connection, exchange, gauge, read_response
 from e2e.server import RunningServer
 
 SLOW_CHUNK_PAUSE = 0.1  # seconds between the bytes of a slow body
 STALLED_UPLOADS = 20
+HEAD_TIMEOUT = 2.0
+KEEP_ALIVE = 2.0
+MAX_HEAD_BYTES = 64 * 1024
+MAX_HEADERS = 100
+HUGE_HEADER = 4 * 1024 * 1024  # what each of the attack's connections tried to send
+HOSTILE_CONNECTIONS = 20
+RSS_GROWTH_LIMIT = 16 * 1024 * 1024  # 20 × 4 MiB held would be 80 MiB
+
+
+@pytest.fixture(scope="module")
+def server_settings() -> dict[str, str]:
+    return {
+        "USER_SERVICE_HTTP_HEAD_TIMEOUT_SECONDS": str(HEAD_TIMEOUT),
+        "USER_SERVICE_HTTP_KEEP_ALIVE_SECONDS": str(KEEP_ALIVE),
+    }
 
 
 def _total(api: httpx.Client) -> int:
@@ -122,9 +147,126 @@ def test_a_request_line_under_64_kib_reaches_the_app(server: RunningServer) -> N
 
 @pytest.mark.usefixtures("unchanged")
 @pytest.mark.parametrize("size", [70_000, 1_000_000])
-def test_a_request_line_over_64_kib_is_refused_before_the_app(
+def test_a_request_target_over_64_kib_is_414_before_the_app(
     server: RunningServer, size: int
 ) -> None:
     for target in (b"/users?name=" + b"a" * size, b"/users/" + b"1" * size):
         request = b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        assert exchange(server.base_url, request).status == 400
+        with connection(server.base_url) as sock:
+            _send_until_refused(sock, request)
+            _problem(read_response(sock), 414)
+
+
+def _problem(response: RawResponse, status: int) -> dict[str, object]:
+    assert response.status == status, response
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["connection"] == "close"
+    body: dict[str, object] = json.loads(response.body)
+    assert (body["type"], body["status"]) == ("about:blank", status)
+    return body
+
+
+def _send_until_refused(sock: socket.socket, data: bytes, chunk: int = 64 * 1024) -> int:
+    """Send ``data`` until the server stops reading it; how many bytes it took."""
+    sent = 0
+    try:
+        while sent < len(data):
+            sent += sock.send(data[sent : sent + chunk])
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    return sent
+
+
+def _rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_a_head_over_the_limit_is_431_while_it_still_arrives(server: RunningServer) -> None:
+    head = b"POST /users HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * HUGE_HEADER
+    with connection(server.base_url) as sock:
+        sent = _send_until_refused(sock, head)
+        body = _problem(read_response(sock), 431)
+    assert sent < HUGE_HEADER  # refused long before the end, which never came
+    assert str(MAX_HEAD_BYTES) in str(body["detail"])
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_a_whole_head_over_the_limit_is_431(server: RunningServer) -> None:
+    fields = b"".join(b"X-Field-%d: %s\r\n" % (index, b"v" * 1000) for index in range(70))
+    request = b"GET /users HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n"
+    _problem(exchange(server.base_url, request), 431)
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_more_header_fields_than_allowed_is_431(server: RunningServer) -> None:
+    fields = b"".join(b"X-Field-%d: v\r\n" % index for index in range(MAX_HEADERS))
+    request = b"GET /users HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n"
+    body = _problem(exchange(server.base_url, request), 431)
+    assert str(MAX_HEADERS) in str(body["detail"])
+    within = b"".join(b"X-Field-%d: v\r\n" % index for index in range(MAX_HEADERS - 2))
+    request = b"GET /users HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + within + b"\r\n"
+    assert exchange(server.base_url, request).status == 200
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_unfinished_huge_heads_do_not_grow_the_servers_memory(server: RunningServer) -> None:
+    before = _rss(server.process.pid)
+    with ExitStack() as stack:
+        for _ in range(HOSTILE_CONNECTIONS):
+            sock = stack.enter_context(connection(server.base_url))
+            _send_until_refused(sock, b"GET /users HTTP/1.1\r\nX-Big: " + b"a" * HUGE_HEADER)
+            assert read_response(sock).status == 431
+        grown = _rss(server.process.pid) - before
+    assert grown < RSS_GROWTH_LIMIT, f"RSS grew by {grown / 2**20:.1f} MiB"
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_a_connection_that_sends_nothing_is_closed_with_408(server: RunningServer) -> None:
+    with connection(server.base_url, timeout=HEAD_TIMEOUT * 5) as sock:
+        started = time.monotonic()
+        body = _problem(read_response(sock), 408)
+        waited = time.monotonic() - started
+        assert sock.recv(1) == b""  # closed
+    assert HEAD_TIMEOUT * 0.9 <= waited < HEAD_TIMEOUT * 3
+    assert "2 seconds" in str(body["detail"])
+
+
+@pytest.mark.usefixtures("unchanged")
+def test_a_head_sent_too_slowly_is_408(server: RunningServer) -> None:
+    head = b"GET /users HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
+    with connection(server.base_url, timeout=HEAD_TIMEOUT * 5) as sock:
+        started = time.monotonic()
+        for index in range(len(head)):
+            if time.monotonic() - started > HEAD_TIMEOUT * 2:
+                break
+            try:
+                sock.send(head[index : index + 1])
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            time.sleep(0.05)
+        _problem(read_response(sock), 408)
+    assert time.monotonic() - started < HEAD_TIMEOUT * 3
+
+
+def test_an_idle_keep_alive_connection_is_closed(server: RunningServer) -> None:
+    with connection(server.base_url, timeout=KEEP_ALIVE * 5) as sock:
+        sock.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(sock).status == 200
+        started = time.monotonic()
+        assert sock.recv(1) == b""  # closed by the server, with nothing sent
+        assert KEEP_ALIVE * 0.9 <= time.monotonic() - started < KEEP_ALIVE * 3
+
+
+def test_a_second_request_on_a_kept_alive_connection_gets_its_own_head_time(
+    server: RunningServer,
+) -> None:
+    with connection(server.base_url, timeout=HEAD_TIMEOUT * 5) as sock:
+        sock.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(sock).status == 200
+        time.sleep(HEAD_TIMEOUT * 0.6)  # past most of the first head's time, within keep-alive
+        sock.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert read_response(sock).status == 200

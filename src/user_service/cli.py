@@ -15,11 +15,13 @@ import signal
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
+from functools import partial
 from types import FrameType
 
 import uvicorn
 
 from user_postgres import EmbeddedPostgres, KeyCollisions, migrate
+from user_service.connection_limits import ConnectionLimits, LimitedHttpToolsProtocol
 from user_service.container import database_url
 from user_service.settings import Settings
 from user_service.telemetry.logging import logging_config
@@ -109,7 +111,15 @@ def _serve(arguments: argparse.Namespace) -> None:
             log_config=log_config,
             access_log=False,  # the service writes its own (user_service.telemetry.logging)
             loop="uvloop" if sys.platform != "win32" else "asyncio",
-            http="httptools",
+            http=partial(  # type: ignore[arg-type]  # a protocol factory, as uvicorn calls it
+                LimitedHttpToolsProtocol,
+                limits=ConnectionLimits(
+                    max_head_bytes=settings.http_max_head_bytes,
+                    max_headers=settings.http_max_headers,
+                    head_timeout_seconds=settings.http_head_timeout_seconds,
+                ),
+            ),
+            timeout_keep_alive=math.ceil(settings.http_keep_alive_seconds),
             timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
             timeout_worker_healthcheck=_WORKER_HEALTHCHECK_SECONDS,
             server_header=False,

@@ -75,6 +75,24 @@ class Settings(BaseSettings):
         "the pool for them.",
     )
 
+    http_max_head_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Request line and header fields of one request, in bytes; more is 431.",
+    )
+    http_max_headers: int = Field(
+        default=100, ge=10, description="Header fields of one request; more is 431."
+    )
+    http_head_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A connection must send a whole request head this long after it opens (or "
+        "after the first byte of its next request), else 408 and closed.",
+    )
+    http_keep_alive_seconds: float = Field(
+        default=5.0, gt=0, description="An idle keep-alive connection is closed after this long."
+    )
+
     pool_size: int = Field(default=20, ge=1, description="Connections kept open per worker.")
     pool_max_overflow: int = Field(
         default=0,

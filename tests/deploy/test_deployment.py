@@ -122,6 +122,10 @@ def test_configuration_comes_from_the_config_map(defaults: Rendered) -> None:
         "USER_SERVICE_SHUTDOWN_GRACE_SECONDS": "20",
         "USER_SERVICE_MIGRATE_ON_START": "false",
         "USER_SERVICE_IDEMPOTENCY_PURGE_INTERVAL_SECONDS": "300",
+        "USER_SERVICE_HTTP_MAX_HEAD_BYTES": "65536",
+        "USER_SERVICE_HTTP_MAX_HEADERS": "100",
+        "USER_SERVICE_HTTP_HEAD_TIMEOUT_SECONDS": "10",
+        "USER_SERVICE_HTTP_KEEP_ALIVE_SECONDS": "5",
     }
 
 
