@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -42,6 +43,7 @@ class ControlledPostgres:
         self.data_dir = embedded.data_dir
         self._socket_dir = str(make_url(self.url).query["host"])
         self.running = True
+        self.frozen = False
 
     def stop(self, mode: Literal["smart", "fast", "immediate"] = "fast") -> None:
         """Stop the server now (``immediate`` is a crash: no checkpoint, recovery at start)."""
@@ -53,6 +55,28 @@ class ControlledPostgres:
         log = str(self.data_dir / "log")
         self._pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {self._socket_dir}", "-l", log, "start"])
         self.running = True
+
+    def freeze(self) -> None:
+        """Stop every process of the server with ``SIGSTOP``: connections stay open, nothing
+        answers, and no timeout of the server's own can fire (a hung disk, a paused VM)."""
+        for pid in self._processes():
+            os.kill(pid, signal.SIGSTOP)
+        self.frozen = True
+
+    def thaw(self) -> None:
+        """Let the frozen server go on (``SIGCONT``), as if nothing had happened."""
+        for pid in self._processes():
+            os.kill(pid, signal.SIGCONT)
+        self.frozen = False
+
+    def _processes(self) -> list[int]:
+        postmaster = int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        children = [
+            int(entry.name)
+            for entry in Path("/proc").iterdir()
+            if entry.name.isdigit() and _parent(entry) == postmaster
+        ]
+        return [postmaster, *children]
 
     def query(self, statement: str, **parameters: Any) -> list[tuple[Any, ...]]:
         """Run one statement on a connection of its own; its rows."""
@@ -90,6 +114,14 @@ class ControlledPostgres:
         )
 
 
+def _parent(process: Path) -> int | None:
+    try:
+        # /proc/<pid>/stat: "pid (name) state ppid ...", and a name may hold spaces.
+        return int((process / "stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None  # ended meanwhile
+
+
 @contextmanager
 def controlled_postgres(database: str = "faults") -> Iterator[ControlledPostgres]:
     """A fresh server with a migrated ``database``; stopped and removed at the end."""
@@ -102,6 +134,8 @@ def controlled_postgres(database: str = "faults") -> Iterator[ControlledPostgres
             yield server
         finally:
             try:
+                if server.frozen:
+                    server.thaw()
                 if not server.running:
                     server.start()  # so that the wheel's own stop finds it, and nothing is left
             finally:

@@ -1,8 +1,8 @@
 """Database faults on a PostgreSQL server that the test owns, under the real ``user-service serve``.
 
 The service runs with short limits (:data:`LIMITS`: pool timeout 1 s, connect timeout 1 s,
-statement timeout 2 s, two pooled connections and no overflow), so that every fault shows within
-seconds:
+statement timeout 2 s, command timeout 2.5 s, two pooled connections and no overflow), so that
+every fault shows within seconds:
 
 - PostgreSQL stopped in the middle of a steady load of creates, kept down, started again: while
   it is down every request fails fast with ``503`` and ``Retry-After`` and ``/readyz`` is ``503``;
@@ -12,6 +12,12 @@ seconds:
 - Pool exhaustion and statement timeout, with ``users`` locked by another session: requests that
   hold the pool's connections wait for the lock until the statement timeout, the others wait for
   a connection until the pool timeout; each is ``503`` within its limit.
+- PostgreSQL frozen (every process stopped by ``SIGSTOP``, connections open, nothing answers,
+  so its own statement timeout cannot fire) under the same load, then thawed: every request is
+  ``503`` within the service's own bounds (pool, connect and command timeouts) and ``/readyz``
+  answers ``503`` within its one second; afterwards the service recovers by itself and every
+  user answered ``201`` is stored. A write refused while frozen is in doubt: its statement may
+  have reached the frozen server, which runs it when it resumes (counted, not prevented).
 - A client that hangs up mid-request leaks no connection.
 
 Each test writes its figures to ``.cache/reliability/database-faults.json`` (RELIABILITY.md).
@@ -34,6 +40,7 @@ import pytest
 from e2e.controlled_postgres import ControlledPostgres, controlled_postgres
 from e2e.raw_http import connection, gauge
 from e2e.server import RunningServer, start_server
+from user_service.readiness import READINESS_TIMEOUT_SECONDS
 
 FIGURES = Path(__file__).resolve().parents[1] / ".cache" / "reliability" / "database-faults.json"
 APPLICATION_NAME = "user-service-faults"
@@ -41,24 +48,29 @@ POOL_SIZE = 2
 POOL_TIMEOUT = 1.0
 CONNECT_TIMEOUT = 1.0
 STATEMENT_TIMEOUT = 2.0
+COMMAND_TIMEOUT = 2.5
 LIMITS = {
     "USER_SERVICE_POOL_SIZE": str(POOL_SIZE),
     "USER_SERVICE_POOL_MAX_OVERFLOW": "0",
     "USER_SERVICE_POOL_TIMEOUT_SECONDS": str(POOL_TIMEOUT),
     "USER_SERVICE_CONNECT_TIMEOUT_SECONDS": str(CONNECT_TIMEOUT),
     "USER_SERVICE_STATEMENT_TIMEOUT_MS": str(int(STATEMENT_TIMEOUT * 1000)),
+    "USER_SERVICE_COMMAND_TIMEOUT_SECONDS": str(COMMAND_TIMEOUT),
     "USER_SERVICE_APPLICATION_NAME": APPLICATION_NAME,
     "USER_SERVICE_ACCESS_LOG": "false",
 }
 # The longest any request may take while the database misbehaves: waiting for a connection, then
-# opening one, then one statement, plus slack for a machine shared with other tests.
-WORST_CASE = POOL_TIMEOUT + CONNECT_TIMEOUT + STATEMENT_TIMEOUT + 1.0
+# opening one, then one statement (the service's own bound, above the server's), plus slack for a
+# machine shared with other tests.
+WORST_CASE = POOL_TIMEOUT + CONNECT_TIMEOUT + COMMAND_TIMEOUT + 1.0
 CLIENT_TIMEOUT = 3 * WORST_CASE  # a request still unanswered by then counts as hung
 
 RATE = 60  # creates per second during the outage test
 WORKERS = 16  # threads (and connections) sending them
 BEFORE, DOWN, AFTER = 1.0, 3.0, 1.0  # seconds of load before, during and after the outage
 RECOVERY_LIMIT = 10.0  # seconds after PostgreSQL is back by which /readyz must be 200
+FROZEN = 6.0  # seconds PostgreSQL stays frozen: longer than any bound of the service
+READINESS_LIMIT = READINESS_TIMEOUT_SECONDS + 0.5  # /readyz's answer, slack included
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +120,7 @@ class Probe:
 
     at: float
     status: int | None
+    seconds: float
 
 
 def _client(base_url: str) -> httpx.Client:
@@ -165,7 +178,7 @@ def _watch_readiness(base_url: str, started: float, stop: threading.Event) -> li
                 status: int | None = client.get("/readyz").status_code
             except httpx.HTTPError:
                 status = None
-            probes.append(Probe(at, status))
+            probes.append(Probe(at, status, time.monotonic() - started - at))
             stop.wait(0.1)
     return probes
 
@@ -273,6 +286,93 @@ def test_an_outage_fails_fast_and_recovers_without_losing_acknowledged_writes(
     assert all(o.status == 201 for o in after_ready)
     assert acknowledged <= stored, "an acknowledged user is missing"
     assert not (refused & stored) - in_doubt, "a user answered with an error was stored"
+
+
+@pytest.mark.timeout(120)
+def test_a_frozen_database_is_503_within_the_services_bounds_and_recovers(
+    database: ControlledPostgres, service: RunningServer, api: httpx.Client
+) -> None:
+    prefix = "frozen"
+    load = Load(service.base_url, RATE, prefix)
+    watching = threading.Event()
+    started = time.monotonic()
+    runner = threading.Thread(target=load.run, args=(started, BEFORE + FROZEN + AFTER + 30))
+    probes: list[Probe] = []
+    watcher = threading.Thread(
+        target=lambda: probes.extend(_watch_readiness(service.base_url, started, watching))
+    )
+    runner.start()
+    watcher.start()
+    try:
+        time.sleep(BEFORE)
+        frozen_from = time.monotonic() - started
+        database.freeze()
+        time.sleep(FROZEN)
+        thawed_at = time.monotonic() - started
+        database.thaw()
+        ready_at = _wait_until_ready(api, started, RECOVERY_LIMIT)
+        time.sleep(AFTER)
+    finally:
+        if database.frozen:
+            database.thaw()
+        load.stop.set()
+        watching.set()
+        runner.join(CLIENT_TIMEOUT + 10)
+        watcher.join(CLIENT_TIMEOUT + 10)
+    outcomes = load.outcomes
+    # Sent once every pooled connection had met the freeze (each waits at most the command
+    # timeout) and answered before the thaw: nothing but 503 is possible for these.
+    settled = frozen_from + COMMAND_TIMEOUT
+    while_frozen = [
+        o for o in outcomes if settled <= o.sent_at and o.sent_at + o.seconds < thawed_at
+    ]
+    after_ready = [o for o in outcomes if o.sent_at >= ready_at]
+    acknowledged = {o.name for o in outcomes if o.status == 201}
+    refused = {o.name for o in outcomes if o.status != 201}
+    in_doubt = {
+        o.name for o in outcomes if o.status != 201 and o.sent_at + o.seconds >= frozen_from
+    }
+    stored = _stored_names(database, prefix)
+    frozen_probes = [
+        p for p in probes if frozen_from + 0.2 <= p.at and p.at + p.seconds < thawed_at
+    ]
+    figures: dict[str, float] = {
+        "rate_per_second": RATE,
+        "seconds_frozen": round(thawed_at - frozen_from, 2),
+        "requests_sent": len(outcomes),
+        "requests_sent_and_answered_while_frozen": len(while_frozen),
+        "answered_201": len(acknowledged),
+        "answered_503": sum(o.status == 503 for o in outcomes),
+        "answered_otherwise": sum(o.status not in {201, 503} for o in outcomes),
+        "max_seconds_while_frozen": round(max((o.seconds for o in while_frozen), default=0), 3),
+        "max_seconds_overall": round(max((o.seconds for o in outcomes), default=0), 3),
+        "bound_seconds": POOL_TIMEOUT + CONNECT_TIMEOUT + COMMAND_TIMEOUT,
+        "readyz_while_frozen": len(frozen_probes),
+        "readyz_503_while_frozen": sum(p.status == 503 for p in frozen_probes),
+        "readyz_max_seconds_while_frozen": round(max(p.seconds for p in frozen_probes), 3),
+        "seconds_to_ready_after_thaw": round(ready_at - thawed_at, 2),
+        "answered_201_after_ready": sum(o.status == 201 for o in after_ready),
+        "requests_after_ready": len(after_ready),
+        "acknowledged_writes_found": len(acknowledged & stored),
+        "acknowledged_writes_missing": len(acknowledged - stored),
+        "refused_writes_in_doubt": len(refused & in_doubt),
+        "refused_writes_in_doubt_found_after_thaw": len(refused & in_doubt & stored),
+        "refused_writes_found_not_in_doubt": len(refused & stored - in_doubt),
+    }
+    _record("frozen", figures)
+    print(json.dumps(figures, indent=2))
+
+    assert all(o.status in {201, 503} for o in outcomes), [asdict(o) for o in outcomes]
+    assert while_frozen
+    assert all(o.status == 503 and o.retry_after == "1" and o.problem for o in while_frozen)
+    assert figures["max_seconds_overall"] <= WORST_CASE, "a request outlasted the bounds"
+    assert frozen_probes
+    assert all(p.status == 503 for p in frozen_probes)
+    assert figures["readyz_max_seconds_while_frozen"] <= READINESS_LIMIT
+    assert after_ready
+    assert all(o.status == 201 for o in after_ready)
+    assert acknowledged <= stored, "an acknowledged user is missing"
+    assert figures["refused_writes_found_not_in_doubt"] == 0
 
 
 def _wait_until_ready(api: httpx.Client, started: float, limit: float) -> float:

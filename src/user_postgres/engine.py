@@ -45,9 +45,20 @@ class EngineOptions:
     statement_timeout_ms: int | None = 5_000
     """Server-side limit of one statement; ``None`` keeps the server's setting.
 
+    The server can only enforce it while it runs: :attr:`command_timeout` bounds the rest.
+
     Sent as a start-up parameter, which PgBouncer refuses unless told to ignore it: through
     PgBouncer, set ``ALTER ROLE … SET statement_timeout`` on the server and pass ``None``.
     """
+    command_timeout: float | None = 6.0
+    """Seconds the service waits for the answer to one statement (``BEGIN`` and ``COMMIT``
+    included) before it gives the connection up and raises ``TimeoutError``; ``None``: for ever.
+
+    What the server cannot bound itself: a server frozen (stopped, swapping, its disk hung),
+    unreachable without a reset, or a pooler queueing the statement. Keep it above
+    :attr:`statement_timeout_ms`, so that the server cancels first while it can and the
+    connection stays usable. A statement given up on may still run when the server resumes: the
+    service answers ``503`` and the write is in doubt (``Idempotency-Key`` settles it)."""
     application_name: str = "user-service"
     """Shown in ``pg_stat_activity`` and the server log."""
     ssl: SSLContext | str | bool | None = None
@@ -67,6 +78,16 @@ class EngineOptions:
             raise ValueError("timeouts must be positive")
         if self.statement_timeout_ms is not None and self.statement_timeout_ms <= 0:
             raise ValueError("statement_timeout_ms must be positive (or None)")
+        if self.command_timeout is not None and (
+            self.command_timeout <= 0
+            or (
+                self.statement_timeout_ms is not None
+                and self.command_timeout * 1000 <= self.statement_timeout_ms
+            )
+        ):
+            raise ValueError(
+                "command_timeout must be positive and longer than statement_timeout_ms (or None)"
+            )
 
 
 def asyncpg_url(url: str | URL) -> URL:
@@ -93,6 +114,7 @@ def create_engine(url: str | URL, options: EngineOptions | None = None) -> Async
         server_settings["statement_timeout"] = str(options.statement_timeout_ms)
     connect_args: dict[str, Any] = {
         "timeout": options.connect_timeout,
+        "command_timeout": options.command_timeout,
         "server_settings": server_settings,
     }
     if options.ssl is not None:

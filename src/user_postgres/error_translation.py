@@ -72,8 +72,10 @@ def translate(error: BaseException) -> UserServiceError | None:  # noqa: PLR0911
         error, asyncpg.InterfaceError | asyncpg.exceptions.InternalClientError
     ) and not isinstance(error, asyncpg.DataError):
         return StorageUnavailable(f"database connection lost: {type(error).__name__}")
-    # Raised by the driver itself while connecting: refused, no such socket, connect timeout
-    # (TimeoutError is an OSError).
+    # The driver's connect timeout or command timeout: the server did not answer in time.
+    if isinstance(error, TimeoutError):
+        return StorageUnavailable("the database did not answer in time")
+    # Raised by the driver itself while connecting: refused, no such socket.
     if isinstance(error, OSError):
         return StorageUnavailable(f"cannot reach the database: {type(error).__name__}")
     return None

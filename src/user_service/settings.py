@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -108,6 +108,13 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=5000, ge=0, description="Server-side limit per statement; 0 turns it off."
     )
+    command_timeout_seconds: float = Field(
+        default=6.0,
+        gt=0,
+        description="The service's own limit on waiting for one statement's answer, for what "
+        "the server cannot bound (frozen, unreachable, queued by a pooler); then 503. Longer "
+        "than statement_timeout_ms.",
+    )
     application_name: str = Field(default="user-service", max_length=63)
     pgbouncer_transaction_mode: bool = Field(
         default=False,
@@ -161,6 +168,17 @@ class Settings(BaseSettings):
                 f"{zone!r} is not an IANA time zone name such as Europe/Warsaw"
             ) from None
         return zone
+
+    @model_validator(mode="after")
+    def _command_timeout_outlasts_the_statement_timeout(self) -> Settings:
+        if self.statement_timeout_ms and self.command_timeout_seconds * 1000 <= (
+            self.statement_timeout_ms
+        ):
+            raise ValueError(
+                "command_timeout_seconds must be longer than statement_timeout_ms, so that the "
+                "server cancels a slow statement before the service gives its connection up"
+            )
+        return self
 
     @property
     def uses_embedded_database(self) -> bool:

@@ -29,7 +29,7 @@ from user_postgres.tables import EMAIL_KEY_UNIQUE
         asyncpg.InterfaceError("connection is closed"),
         ConnectionRefusedError(),
         FileNotFoundError(),  # the Unix socket of a stopped server
-        TimeoutError(),  # connect_timeout
+        TimeoutError(),  # connect_timeout, command_timeout
         sa_exc.TimeoutError("QueuePool limit reached"),  # pool_timeout
     ],
     ids=type,

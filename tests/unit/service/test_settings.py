@@ -19,3 +19,9 @@ def test_the_legacy_time_zone_is_utc_unless_named(monkeypatch: pytest.MonkeyPatc
 def test_a_legacy_time_zone_that_is_no_iana_name_is_refused(zone: str) -> None:
     with pytest.raises(ValidationError, match="not an IANA time zone"):
         Settings(legacy_time_zone=zone)
+
+
+def test_the_command_timeout_must_outlast_the_statement_timeout() -> None:
+    with pytest.raises(ValueError, match="command_timeout_seconds must be longer"):
+        Settings(statement_timeout_ms=8000, command_timeout_seconds=6)
+    assert Settings(statement_timeout_ms=0, command_timeout_seconds=1).command_timeout_seconds == 1
