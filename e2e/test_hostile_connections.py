@@ -221,6 +221,7 @@ def test_unfinished_huge_heads_do_not_grow_the_servers_memory(server: RunningSer
             _send_until_refused(sock, b"GET /users HTTP/1.1\r\nX-Big: " + b"a" * HUGE_HEADER)
             assert read_response(sock).status == 431
         grown = _rss(server.process.pid) - before
+    print(f"RSS {before / 2**20:.1f} MiB before, grew by {grown / 2**20:.1f} MiB")
     assert grown < RSS_GROWTH_LIMIT, f"RSS grew by {grown / 2**20:.1f} MiB"
 
 
