@@ -18,7 +18,6 @@ from user_core.model import MAX_USER_ID, MIN_USER_ID, User, identity_key
 _CURSOR_KEY = b"user-service/cursor/v1"
 _CURSOR_CHECK_BYTES = 6
 _ID_BYTES = 8  # a bigint, big-endian
-_MAX_CURSOR_LENGTH = 32  # issued cursors have 19 characters: longer text is refused unread
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +25,12 @@ class Cursor:
     """Where the next page starts: after the user with id ``after_id`` (keyset pagination)."""
 
     after_id: int
+    ISSUED_LENGTH: ClassVar[int] = 19
+    """Characters of every cursor :meth:`encode` makes."""
+    MAX_LENGTH: ClassVar[int] = 32
+    """Longer text is refused unread."""
+    PATTERN: ClassVar[str] = "^[A-Za-z0-9_-]*$"
+    """The characters a cursor is made of (URL-safe base64 without padding)."""
 
     def encode(self) -> str:
         """The opaque, URL-safe text a client sends back as ``cursor``."""
@@ -37,7 +42,7 @@ class Cursor:
     def decode(cls, text: str, field: str = "cursor") -> Cursor:
         """Read a cursor made by :meth:`encode`; raise :class:`InvalidInput` for anything else."""
         invalid = InvalidInput.single(field, "is not a cursor this service issued")
-        if not text.isascii() or len(text) > _MAX_CURSOR_LENGTH:
+        if not text.isascii() or len(text) > cls.MAX_LENGTH:
             raise invalid
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -19,6 +19,7 @@ from user_http.metrics_endpoint import MetricsEndpoint, MetricsExposition
 from user_http.openapi import openapi_document
 from user_http.operations import ApiRoute
 from user_http.probes import ProbeEndpoints, ReadinessProbe, ShutdownSignal
+from user_http.rate_limit import RateLimits, limit
 from user_http.request_id import RequestIdMiddleware
 from user_http.routes import route_table
 from user_http.users import UserEndpoints
@@ -35,6 +36,7 @@ def create_app(
     middleware: Sequence[Middleware] = (),
     metrics: MetricsExposition | None = None,
     verifier: TokenVerifier | None = None,
+    rate_limits: RateLimits | None = None,
     title: str = "user-service",
     version: str | None = None,
 ) -> Starlette:
@@ -48,7 +50,8 @@ def create_app(
     route (absent when none matched). ``metrics``, when given, is served at ``/metrics``.
     ``verifier``, when given, turns bearer-token authentication on for the ``/users``
     operations (see :mod:`user_http.auth`); probes, metrics and the documentation stay open.
-    ``title`` and ``version`` describe the API in ``/openapi.json``.
+    ``rate_limits``, when given, gives each client a budget of those operations (see
+    :mod:`user_http.rate_limit`). ``title`` and ``version`` describe the API in ``/openapi.json``.
     """
     shutdown = ShutdownSignal() if shutdown is None else shutdown
     docs = DocsEndpoints()
@@ -58,6 +61,8 @@ def create_app(
         docs,
         None if metrics is None else MetricsEndpoint(metrics),
     )
+    if rate_limits is not None:
+        limit(routes, rate_limits)  # inside the guard: it counts authenticated callers
     if verifier is not None:
         protect(routes, verifier)
     docs.publish(
@@ -66,6 +71,7 @@ def create_app(
             title=title,
             version=version or _package_version(),
             secured=verifier is not None,
+            rate_limited=rate_limits is not None,
         )
     )
     app = Starlette(

@@ -201,7 +201,11 @@ def route_table(
                 "API page",
                 "This document as a page for people.",
                 DOCUMENTATION,
-                {200: Reply("The page.", {"type": "string"}, media_type="text/html")},
+                {
+                    200: Reply(
+                        "The page.", {"type": "string", "maxLength": 2**20}, media_type="text/html"
+                    )
+                },
             ),
         ),
     ]

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from user_http.schemas import MAX_HEAD_BYTES
+
 
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "user-service"
@@ -76,8 +78,10 @@ class Settings(BaseSettings):
     )
 
     http_max_head_bytes: int = Field(
-        default=64 * 1024,
+        default=MAX_HEAD_BYTES,
         ge=1024,
+        # At most what the API's document promises of any header or query value.
+        le=MAX_HEAD_BYTES,
         description="Request line and header fields of one request, in bytes; more is 431.",
     )
     http_max_headers: int = Field(
