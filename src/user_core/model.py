@@ -384,7 +384,7 @@ class UserField:
 
     @property
     def unique(self) -> bool:
-        """Whether no two users may share a value of this field (ignoring case)."""
+        """Whether no two users may share a value of this field (by its key)."""
         return issubclass(self.kind, UniqueText)
 
     def key_of(self, user: User) -> str | None:

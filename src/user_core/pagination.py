@@ -61,7 +61,8 @@ class PageRequest:
 
     Either ``offset`` (the original service's paging) or ``cursor`` (keyset paging, stable under
     concurrent inserts and deletes) positions the page, never both. ``name`` and ``email`` match
-    whole values, ignoring case. ``with_total`` asks for the number of all matching users.
+    whole values by their keys (ignoring case, width and spacing). ``with_total`` asks for the
+    number of all matching users.
     """
 
     limit: int = 10
