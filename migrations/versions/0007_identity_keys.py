@@ -90,11 +90,9 @@ def _name_key(name: str) -> str:
     text = name.strip()
     if text.isascii():
         return _SPACES.sub(" ", text).lower()
-    try:
-        return _NICKNAME_KEY.enforce(text)
-    except UnicodeEncodeError:
-        visible = _visible(text)
-        return _NICKNAME_KEY.apply_five_rules(_NICKNAME_KEY.apply_five_rules(visible))
+    # The profile's rules applied twice, as its enforcement does, to what a person can see.
+    visible = _visible(text)
+    return _NICKNAME_KEY.apply_five_rules(_NICKNAME_KEY.apply_five_rules(visible))
 
 
 def _local_key(local: str) -> str:

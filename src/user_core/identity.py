@@ -34,11 +34,14 @@ from typing import Final
 import idna
 import unicodedataplus
 from precis_i18n import get_profile
+from precis_i18n.derived import FREE_PVAL, PVALID, derived_property
+from precis_i18n.profile import Profile
 from precis_i18n.unicode import UnicodeData
 
 _NICKNAME: Final = get_profile("NicknameCasePreserved")
 _NICKNAME_KEY: Final = get_profile("NicknameCaseMapped:CaseFold")
 _FREEFORM: Final = get_profile("FreeFormClass")
+_FREEFORM_VALID: Final = frozenset({PVALID, FREE_PVAL})
 _UCD: Final = UnicodeData()
 
 # Not spaces, not default-ignorable, yet fonts draw nothing for them (PRECIS lets them through as
@@ -71,10 +74,10 @@ def enforce_name(text: str) -> str:
     if text.isascii():
         if _ASCII_CONTROL.search(text) is not None:
             raise NotAnIdentity("must not contain control or unassigned characters")
-        return _ASCII_SPACES.sub(" ", text)
+        return _ASCII_SPACES.sub(" ", text) if "  " in text else text
     _check_visible(text)
     try:
-        name = _NICKNAME.enforce(text)
+        name = _enforce_nickname(_NICKNAME, text)
     except UnicodeEncodeError as refused:
         raise NotAnIdentity(_precis_refusal(refused)) from None
     _check_one_script(name)
@@ -82,17 +85,17 @@ def enforce_name(text: str) -> str:
 
 
 def name_key(text: str) -> str:
-    """The key of a name: its ``NicknameCaseMapped:CaseFold`` form (invisibles dropped)."""
+    """The key of a name: its ``NicknameCaseMapped:CaseFold`` form (invisibles dropped).
+
+    For a valid name that is what the profile's enforcement returns: its rules applied twice (as
+    the Nickname profile does), which keep a valid name valid. For any other text (a filter, a
+    name stored under an earlier rule) the same mappings, without what a person cannot see.
+    """
     text = text.strip()
     if text.isascii():
-        return _ASCII_SPACES.sub(" ", text).lower()
-    try:
-        return _NICKNAME_KEY.enforce(text)
-    except UnicodeEncodeError:
-        # Refused, so stored under an older rule or only a filter: the same mappings without the
-        # refusals, and without what a person cannot see.
-        visible = "".join(char for char in text if not _invisible(char))
-        return _NICKNAME_KEY.apply_five_rules(_NICKNAME_KEY.apply_five_rules(visible))
+        return (_ASCII_SPACES.sub(" ", text) if "  " in text else text).lower()
+    visible = "".join(char for char in text if not _invisible(char))
+    return _NICKNAME_KEY.apply_five_rules(_NICKNAME_KEY.apply_five_rules(visible))
 
 
 def check_local_part(local: str) -> None:
@@ -100,10 +103,11 @@ def check_local_part(local: str) -> None:
     if local.isascii():
         return
     _check_visible(local)
-    try:
-        _FREEFORM.enforce(local)
-    except UnicodeEncodeError as refused:
-        raise NotAnIdentity(_precis_refusal(refused)) from None
+    if not all(map(_freeform_valid, local)):
+        try:
+            _FREEFORM.enforce(local)  # the library decides, and says why
+        except UnicodeEncodeError as refused:
+            raise NotAnIdentity(_precis_refusal(refused)) from None
     _check_one_script(local)
 
 
@@ -132,26 +136,58 @@ def ascii_domain(domain: str) -> str:
     """
     if domain.isascii() and "xn--" not in domain:
         return domain
-    try:
-        ascii_form = idna.encode(domain, uts46=True, std3_rules=True, transitional=False)
-        labels = idna.decode(ascii_form).split(".")
-    except idna.IDNAError as refused:
-        raise NotAnIdentity(f"is not a valid email address (IDNA: {refused})") from None
-    for label in labels:
-        _check_one_script(label)
-    return ascii_form.decode("ascii")
+    ascii_form = _to_ascii(domain)
+    if isinstance(ascii_form, idna.IDNAError):
+        raise NotAnIdentity(f"is not a valid email address (IDNA: {ascii_form})")
+    for label in domain.split("."):
+        _check_one_script(_u_label(label) if label.startswith("xn--") else label)
+    return ascii_form
 
 
 def domain_key(domain: str) -> str:
     """The key of a domain: its A-label form, or for one IDNA refuses, case-folded NFKC."""
     if domain.isascii():
         return domain.lower()
+    ascii_form = _to_ascii(domain)
+    if isinstance(ascii_form, idna.IDNAError):
+        return unicodedata.normalize("NFKC", domain.casefold())
+    return ascii_form
+
+
+# IDNA's checks are the costly part of an address, and a domain is seldom new: its answer kept.
+@lru_cache(maxsize=1024)
+def _to_ascii(domain: str) -> str | idna.IDNAError:
     try:
         return idna.encode(domain, uts46=True, std3_rules=True, transitional=False).decode()
-    except idna.IDNAError:
-        return unicodedata.normalize("NFKC", domain.casefold())
+    except idna.IDNAError as refused:
+        return refused
 
 
+def _u_label(label: str) -> str:
+    # A valid A-label, as _to_ascii checked the whole domain.
+    return idna.decode(label)
+
+
+def _enforce_nickname(profile: Profile, text: str) -> str:
+    """``profile.enforce(text)`` for a Nickname profile, with its per-character check cached.
+
+    The enforcement is the rules applied twice, stable under a third time, not empty, and every
+    character valid in the FreeformClass. When a character is not plainly valid (a joiner whose
+    context decides, or one refused) the library's own enforcement decides and says why.
+    """
+    rules = profile.apply_five_rules
+    enforced = rules(rules(text))
+    if enforced and rules(enforced) == enforced and all(map(_freeform_valid, enforced)):
+        return enforced
+    return profile.enforce(text)
+
+
+@lru_cache(maxsize=8192)
+def _freeform_valid(char: str) -> bool:
+    return derived_property(ord(char), _UCD)[0] in _FREEFORM_VALID
+
+
+@lru_cache(maxsize=8192)
 def _invisible(char: str) -> bool:
     return char in _BLANK or _UCD.default_ignorable(ord(char))
 

@@ -249,6 +249,8 @@ class EmailAddress(UniqueText):
     @classmethod
     def identity_of(cls, text: str) -> str:
         """The local part case-folded in NFKC, ``@``, the domain in its A-label form."""
+        if text.isascii():  # an ASCII domain is its A-label form
+            return text.strip().lower()
         local, at, domain = text.strip().rpartition("@")
         if not at:
             return identity.local_part_key(domain)

@@ -13,6 +13,7 @@ import unicodedata
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from precis_i18n import get_profile
 
 from user_core import EmailAddress, PageRequest, UserName
 from user_core.model import InvalidValue
@@ -194,3 +195,36 @@ def test_every_name_the_earlier_rule_accepted_is_read_as_stored_or_normalised(ra
 def test_keys_of_any_text_are_computed_without_error(text: str) -> None:
     assert isinstance(UserName.identity_of(text), str)
     assert isinstance(EmailAddress.identity_of(text), str)
+
+
+_NICKNAME = get_profile("NicknameCasePreserved")
+_NICKNAME_KEY = get_profile("NicknameCaseMapped:CaseFold")
+
+
+@given(strategies.raw_names() | st.text(min_size=1, max_size=30))
+def test_a_name_is_what_the_precis_nickname_profile_enforces(raw: str) -> None:
+    try:
+        enforced = _NICKNAME.enforce(raw.strip())
+    except UnicodeEncodeError:
+        enforced = None
+    if UserName.accepts(raw):
+        name = UserName(raw)
+        assert name.value == enforced
+        assert name.key == _NICKNAME_KEY.enforce(name.value)
+    else:
+        # Refused by the profile, or beyond it: a blank, another script, too long.
+        assert (
+            enforced is None
+            or "\u2800" in enforced
+            or "\U0001d159" in enforced
+            or len(enforced) > UserName.MAX_LENGTH
+            or "mix scripts" in _refusal(raw)
+        )
+
+
+def _refusal(raw: str) -> str:
+    try:
+        UserName(raw)
+    except InvalidValue as refused:
+        return str(refused)
+    return ""
