@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 from user_core.errors import FieldError, InvalidInput
-from user_core.model import MAX_USER_ID, MIN_USER_ID, User, identity_key
+from user_core.model import MAX_USER_ID, MIN_USER_ID, EmailAddress, User, UserName
 
 # The cursor's checksum key. Cursors are not secret (they only say where a page ends); the keyed
 # checksum lets the service tell a cursor it issued from one that was edited or truncated.
@@ -67,7 +66,8 @@ class PageRequest:
 
     Either ``offset`` (the original service's paging) or ``cursor`` (keyset paging, stable under
     concurrent inserts and deletes) positions the page, never both. ``name`` and ``email`` match
-    whole values, ignoring case. ``with_total`` asks for the number of all matching users.
+    whole values by their keys (ignoring case, width and spacing). ``with_total`` asks for the
+    number of all matching users.
     """
 
     limit: int = 10
@@ -94,24 +94,22 @@ class PageRequest:
 
     @property
     def name_key(self) -> str | None:
-        """The name filter as a uniqueness key (see :func:`identity_key`), or ``None``."""
-        return None if self.name is None else _filter_key(self.name)
+        """The name filter as a uniqueness key (see :meth:`UserName.identity_of`), or ``None``."""
+        return None if self.name is None else UserName.identity_of(self.name)
 
     @property
     def email_key(self) -> str | None:
-        """The email filter as a uniqueness key (see :func:`identity_key`), or ``None``."""
-        return None if self.email is None else _filter_key(self.email)
+        """The email filter as a uniqueness key (see :meth:`EmailAddress.identity_of`), or ``None``.
+
+        A filter matches a stored value when both have the same key, whether or not the filter
+        is a valid value itself.
+        """
+        return None if self.email is None else EmailAddress.identity_of(self.email)
 
     @property
     def after_id(self) -> int:
         """Only ids above this one belong to the page (0 when there is no cursor)."""
         return 0 if self.cursor is None else self.cursor.after_id
-
-
-def _filter_key(text: str) -> str:
-    # A filter matches a stored value when both have the same key; normalise the filter the way
-    # the value objects normalise what they store.
-    return identity_key(unicodedata.normalize("NFC", text.strip()))
 
 
 @dataclass(frozen=True, slots=True)

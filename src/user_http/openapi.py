@@ -127,10 +127,10 @@ PARAMETERS: Final[Mapping[str, _Json]] = {
         "writes). Not with `offset`; a cursor the service did not issue is `400`.",
     ),
     "NameFilter": _parameter(
-        "name", "query", _ANY_TEXT, "Only the user with this name, ignoring case."
+        "name", "query", _ANY_TEXT, "Only the user with this name, compared as names are."
     ),
     "EmailFilter": _parameter(
-        "email", "query", _ANY_TEXT, "Only the user with this email, ignoring case."
+        "email", "query", _ANY_TEXT, "Only the user with this email, compared as emails are."
     ),
     "Total": _parameter(
         "total",
@@ -204,7 +204,7 @@ HEADERS: Final[Mapping[str, _Json]] = {
 """Every response header the document names."""
 
 _DESCRIPTION = f"""\
-Users with unique names and emails (compared case-insensitively), optimistic concurrency through
+Users with unique names and emails (compared as a person reads them), optimistic concurrency through
 `ETag`/`If-Match`, offset and keyset pagination.
 
 - Every error is `{PROBLEM_JSON}` (RFC 9457); `errors` lists every bad field, not only the first.

@@ -69,7 +69,7 @@ def route_table(
                 "listUsers",
                 "List users",
                 "One page of users in ascending id order, by `offset` or by `cursor`, "
-                "optionally filtered by exact name and email (ignoring case).",
+                "optionally filtered by exact name and email (compared as a person reads them).",
                 USERS,
                 {
                     200: Reply(

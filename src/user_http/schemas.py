@@ -41,14 +41,17 @@ _INT64: Final = {"format": "int64"}
 _INT32: Final = {"format": "int32"}
 
 _NAME_RULES = (
-    f"Unique, compared case-insensitively. Surrounding whitespace is stripped and the text is "
-    f"normalised to Unicode NFC before the {UserName.MIN_LENGTH}–{UserName.MAX_LENGTH} "
-    f"character limit is checked; control characters are refused."
+    f"Unique, compared as a person reads it: ignoring case, width and spacing. Surrounding "
+    f"whitespace is stripped and the text enforced by the PRECIS Nickname profile (RFC 8266: "
+    f"spaces collapsed, Unicode NFKC) before the {UserName.MIN_LENGTH}–{UserName.MAX_LENGTH} "
+    f"character limit is checked; control, invisible and unassigned characters, and names mixing "
+    f"scripts (UTS #39), are refused."
 )
 _EMAIL_RULES = (
     f"A `local@domain` address of at most {EmailAddress.MAX_LENGTH} characters once surrounding "
-    f"whitespace is stripped (syntax only, no DNS look-up), stored with its domain lower-cased. "
-    f"Unique, compared case-insensitively."
+    f"whitespace is stripped (syntax only, no DNS look-up), stored with its domain mapped by "
+    f"IDNA UTS #46 (lower-cased, full-width dots as dots). Unique, compared ignoring case and "
+    f"width, a domain's U-labels and A-labels being one domain."
 )
 _OTHER_RULES = f"Free text of at most {OtherInfo.MAX_LENGTH} characters, without NUL."
 # NUL is the one character that no PostgreSQL text column holds (see OtherInfo).

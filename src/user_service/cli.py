@@ -63,8 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     down.set_defaults(run=_migrate_down)
     rekey = steps.add_parser(
         "rekey",
-        help="recompute every case-insensitive key by the service's rule; change nothing and "
-        "list every collision if two users would share one",
+        help="recompute every name and email key by the service's identity rule; change "
+        "nothing and list every collision if two users would share one",
     )
     rekey.set_defaults(run=_migrate_rekey)
     current = steps.add_parser("current", help="print the revision the database is at")
@@ -187,6 +187,13 @@ def _migrate_rekey(_: argparse.Namespace) -> None:
             raise SystemExit(str(collisions)) from None
     rewritten = ", ".join(f"{count} {field} keys" for field, count in done.changed.items())
     print(f"{done.users} users read; rewritten: {rewritten}")
+    if done.kept:
+        print(
+            f"{len(done.kept)} stored values break today's rules, served as stored (ask their "
+            f"users to choose others):"
+        )
+        for value in done.kept:
+            print(f"  {value.describe()}")
 
 
 def _migrate_current(_: argparse.Namespace) -> None:
