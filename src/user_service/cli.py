@@ -120,6 +120,7 @@ def _serve(arguments: argparse.Namespace) -> None:
                 ),
             ),
             timeout_keep_alive=math.ceil(settings.http_keep_alive_seconds),
+            forwarded_allow_ips=settings.forwarded_allow_ips,
             timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
             timeout_worker_healthcheck=_WORKER_HEALTHCHECK_SECONDS,
             server_header=False,
