@@ -34,7 +34,13 @@ from user_core import (
 )
 from user_http.request_id import REQUEST_ID_HEADER, request_id_of
 from user_http.responses import PROBLEM_JSON, encode
-from user_http.schemas import MAX_PROBLEM_ERRORS, MAX_PROBLEM_TEXT, FieldProblem, Problem
+from user_http.schemas import (
+    MAX_HEAD_BYTES,
+    MAX_PROBLEM_ERRORS,
+    MAX_PROBLEM_TEXT,
+    FieldProblem,
+    Problem,
+)
 
 RETRY_AFTER_SECONDS: Final = 1
 """What ``Retry-After`` tells a client to wait when the service is unavailable."""
@@ -180,7 +186,7 @@ def problem_response(
         title=kind.title,
         status=kind.status,
         detail=_cut(detail),
-        instance=_cut(instance),
+        instance=instance[:MAX_HEAD_BYTES],
         request_id=request_id_of(scope),
         errors=[
             FieldProblem(_cut(error.field), _cut(error.message))

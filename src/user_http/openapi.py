@@ -8,6 +8,7 @@ limits from the core; the few parameters and headers below are the only hand-wri
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from typing import Any, Final
 
 import msgspec
@@ -29,10 +30,19 @@ from user_http.operations import ApiRoute, Operation, Reply
 from user_http.rate_limit import MAX_WINDOW_SECONDS, RATE_LIMIT_HEADER, RATE_LIMIT_POLICY_HEADER
 from user_http.request_id import REQUEST_ID_HEADER
 from user_http.responses import PROBLEM_JSON
-from user_http.schemas import MAX_BODY_BYTES, MAX_HEAD_BYTES, MAX_REQUEST_ID_LENGTH, Problem
+from user_http.schemas import (
+    MAX_BODY_BYTES,
+    MAX_HEAD_BYTES,
+    MAX_REQUEST_ID_LENGTH,
+    HeadProblem,
+    Problem,
+)
 
 OPENAPI_VERSION: Final = "3.1.0"
 ALWAYS_PROBLEMS: Final = (500,)
+HEAD_PROBLEMS: Final = (414, 431)
+"""Refusals of the HTTP server itself (a request head over its limit), on every operation: an
+``about:blank`` problem without the API's headers (:class:`~user_http.schemas.HeadProblem`)."""
 BODY_PROBLEMS: Final = (413, 415)
 SECURED_PROBLEMS: Final = (401, 403)
 SECURITY_SCHEME: Final = "bearer"
@@ -245,6 +255,14 @@ def openapi_document(
             route.operation, schema_of, secured, rate_limited
         )
     problem_ref = schema_of[Problem]
+    head_problems = {
+        f"Problem{status}": {
+            "description": f"{HTTPStatus(status).phrase}: refused by the HTTP server, before the "
+            f"API, which closes the connection.",
+            "content": {PROBLEM_JSON: {"schema": schema_of[HeadProblem]}},
+        }
+        for status in HEAD_PROBLEMS
+    }
     tags = dict.fromkeys(route.operation.tag for route in api_routes)
     security_schemes = {
         SECURITY_SCHEME: {
@@ -295,7 +313,8 @@ def openapi_document(
                 }
                 for kind in PROBLEM_TYPES
                 if rate_limited or kind is not TOO_MANY_REQUESTS
-            },
+            }
+            | head_problems,
             **({"securitySchemes": security_schemes} if secured else {}),
         },
     }
@@ -305,7 +324,8 @@ def problem_statuses(
     operation: Operation, secured: bool = False, rate_limited: bool = False
 ) -> tuple[int, ...]:
     """Every status the operation answers with a problem body, in ascending order."""
-    implied = ALWAYS_PROBLEMS + (BODY_PROBLEMS if operation.body is not None else ())
+    implied: tuple[int, ...] = ALWAYS_PROBLEMS + HEAD_PROBLEMS
+    implied += BODY_PROBLEMS if operation.body is not None else ()
     if secured and operation.scope is not None:
         implied += SECURED_PROBLEMS
     if rate_limited and operation.scope is not None:
@@ -314,7 +334,7 @@ def problem_statuses(
 
 
 def _structs(routes: Iterable[ApiRoute]) -> list[type[Struct]]:
-    found: dict[type[Struct], None] = {Problem: None}
+    found: dict[type[Struct], None] = {Problem: None, HeadProblem: None}
     for route in routes:
         operation = route.operation
         bodies = [operation.body, *(reply.body for reply in operation.replies.values())]

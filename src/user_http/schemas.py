@@ -31,8 +31,9 @@ MAX_HEAD_BYTES: Final = 64 * 1024
 """The longest request line and header fields that a server of this API may accept (the
 service's own caps its setting at this), so no header or query value is longer."""
 MAX_PROBLEM_TEXT: Final = 4096
-"""A problem's ``detail``, ``instance`` and each error's ``field`` and ``message`` are cut to this
-many characters: they may quote the request, whose head alone may hold 64 KiB."""
+"""A problem's ``detail`` and each error's ``field`` and ``message`` are cut to this many
+characters: they may quote the request, whose head alone may hold 64 KiB (``instance``, the
+request's path, is cut at :data:`MAX_HEAD_BYTES`)."""
 MAX_PROBLEM_ERRORS: Final = 100
 """A problem lists at most this many bad fields (the first ones)."""
 MAX_REQUEST_ID_LENGTH: Final = 128
@@ -259,7 +260,7 @@ class Problem(Struct, gc=False):
     instance: Annotated[
         str,
         Meta(
-            max_length=MAX_PROBLEM_TEXT,
+            max_length=MAX_HEAD_BYTES,
             description="The path of the request.",
             extra_json_schema={"format": "uri-reference"},
         ),
@@ -281,6 +282,17 @@ class Problem(Struct, gc=False):
         ]
         | UnsetType
     ) = UNSET
+
+
+class HeadProblem(Struct, gc=False):
+    """A request refused by the HTTP server before the API sees it (RFC 9457, ``about:blank``):
+    its target (``414``) or its head (``431``) over the server's limit, or a head that never
+    arrived in time (``408``). The connection is closed after it."""
+
+    type: Literal["about:blank"]
+    title: Annotated[str, Meta(max_length=100, description="The status's reason phrase.")]
+    status: Annotated[int, Meta(ge=400, le=499, extra_json_schema=_INT32)]
+    detail: Annotated[str, Meta(max_length=MAX_PROBLEM_TEXT, description="The limit passed.")]
 
 
 class HealthStatus(Struct, gc=False):

@@ -32,6 +32,8 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
+from user_http.schemas import HeadProblem
+
 
 @dataclass(frozen=True, slots=True)
 class ConnectionLimits:
@@ -151,9 +153,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
 
 def _problem_response(status: HTTPStatus, detail: str) -> bytes:
-    body = msgspec.json.encode(
-        {"type": "about:blank", "title": status.phrase, "status": status.value, "detail": detail}
-    )
+    body = msgspec.json.encode(HeadProblem("about:blank", status.phrase, status.value, detail))
     head = (
         f"HTTP/1.1 {status.value} {status.phrase}\r\n"
         "content-type: application/problem+json\r\n"

@@ -47,7 +47,7 @@ def engine_options(settings: Settings) -> EngineOptions:
         pool_timeout=settings.pool_timeout_seconds,
         connect_timeout=settings.connect_timeout_seconds,
         statement_timeout_ms=settings.statement_timeout_ms or None,
-        command_timeout=settings.command_timeout_seconds,
+        command_timeout=settings.command_timeout,
         application_name=settings.application_name,
         pgbouncer_transaction_mode=settings.pgbouncer_transaction_mode,
     )

@@ -113,12 +113,12 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=5000, ge=0, description="Server-side limit per statement; 0 turns it off."
     )
-    command_timeout_seconds: float = Field(
-        default=6.0,
+    command_timeout_seconds: float | None = Field(
+        default=None,
         gt=0,
         description="The service's own limit on waiting for one statement's answer, for what "
         "the server cannot bound (frozen, unreachable, queued by a pooler); then 503. Longer "
-        "than statement_timeout_ms.",
+        "than statement_timeout_ms; unset: 1 s longer than it, or 6 s when it is off.",
     )
     application_name: str = Field(default="user-service", max_length=63)
     pgbouncer_transaction_mode: bool = Field(
@@ -216,11 +216,18 @@ class Settings(BaseSettings):
             ) from None
         return zone
 
+    @property
+    def command_timeout(self) -> float:
+        """:attr:`command_timeout_seconds`, or what it is when unset."""
+        if self.command_timeout_seconds is not None:
+            return self.command_timeout_seconds
+        if self.statement_timeout_ms:
+            return self.statement_timeout_ms / 1000 + 1.0
+        return 6.0
+
     @model_validator(mode="after")
     def _command_timeout_outlasts_the_statement_timeout(self) -> Settings:
-        if self.statement_timeout_ms and self.command_timeout_seconds * 1000 <= (
-            self.statement_timeout_ms
-        ):
+        if self.statement_timeout_ms and self.command_timeout * 1000 <= self.statement_timeout_ms:
             raise ValueError(
                 "command_timeout_seconds must be longer than statement_timeout_ms, so that the "
                 "server cancels a slow statement before the service gives its connection up"

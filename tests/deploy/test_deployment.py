@@ -118,7 +118,6 @@ def test_configuration_comes_from_the_config_map(defaults: Rendered) -> None:
         "USER_SERVICE_POOL_TIMEOUT_SECONDS": "2",
         "USER_SERVICE_CONNECT_TIMEOUT_SECONDS": "5",
         "USER_SERVICE_STATEMENT_TIMEOUT_MS": "5000",
-        "USER_SERVICE_COMMAND_TIMEOUT_SECONDS": "6",
         "USER_SERVICE_APPLICATION_NAME": "user-service",
         "USER_SERVICE_SHUTDOWN_GRACE_SECONDS": "20",
         "USER_SERVICE_MIGRATE_ON_START": "false",

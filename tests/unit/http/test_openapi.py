@@ -17,6 +17,7 @@ from user_core.testing import FixedClock, InMemoryUserRepository
 from user_http import RateLimits, create_app
 from user_http.conditional import ENTITY_TAGS_PATTERN
 from user_http.errors import PROBLEM_TYPES
+from user_http.openapi import HEAD_PROBLEMS
 from user_http.operations import ApiRoute
 from user_http.query import LIST_PARAMETERS
 from user_http.schemas import MAX_BODY_BYTES, MAX_HEAD_BYTES
@@ -90,21 +91,42 @@ def test_every_operation_documents_500_and_its_request_id(document: dict[str, An
     for operation in _operations(document).values():
         assert "500" in operation["responses"]
         assert {"$ref": "#/components/parameters/RequestId"} in operation["parameters"]
-        for reference in operation["responses"].values():
+        for status, reference in operation["responses"].items():
             response = _resolve(document, reference)
+            if int(status) in HEAD_PROBLEMS:
+                # The server's own refusals, before the API: no request id.
+                assert "headers" not in response
+                continue
             assert "X-Request-ID" in response["headers"]
+
+
+def test_every_operation_documents_the_servers_refusals_of_a_head_over_its_limit(
+    document: dict[str, Any],
+) -> None:
+    for operation in _operations(document).values():
+        assert {"414", "431"} <= set(operation["responses"])
+    schema = document["components"]["responses"]["Problem431"]["content"]
+    assert schema["application/problem+json"]["schema"] == {
+        "$ref": "#/components/schemas/HeadProblem"
+    }
 
 
 @pytest.mark.parametrize(
     ("operation_id", "statuses"),
     [
-        ("createUser", {"201", "400", "409", "413", "415", "422", "500", "503"}),
-        ("getUser", {"200", "304", "400", "404", "500", "503"}),
-        ("replaceUser", {"200", "400", "404", "409", "412", "413", "415", "500", "503"}),
-        ("patchUser", {"200", "400", "404", "409", "412", "413", "415", "500", "503"}),
-        ("deleteUser", {"204", "400", "404", "412", "500", "503"}),
-        ("listUsers", {"200", "400", "500", "503"}),
-        ("readyz", {"200", "500", "503"}),
+        ("createUser", {"201", "400", "409", "413", "415", "422", "414", "431", "500", "503"}),
+        ("getUser", {"200", "304", "400", "404", "414", "431", "500", "503"}),
+        (
+            "replaceUser",
+            {"200", "400", "404", "409", "412", "413", "415", "414", "431", "500", "503"},
+        ),
+        (
+            "patchUser",
+            {"200", "400", "404", "409", "412", "413", "415", "414", "431", "500", "503"},
+        ),
+        ("deleteUser", {"204", "400", "404", "412", "414", "431", "500", "503"}),
+        ("listUsers", {"200", "400", "414", "431", "500", "503"}),
+        ("readyz", {"200", "414", "431", "500", "503"}),
     ],
 )
 def test_every_status_an_operation_answers_is_documented(

@@ -24,4 +24,11 @@ def test_a_legacy_time_zone_that_is_no_iana_name_is_refused(zone: str) -> None:
 def test_the_command_timeout_must_outlast_the_statement_timeout() -> None:
     with pytest.raises(ValueError, match="command_timeout_seconds must be longer"):
         Settings(statement_timeout_ms=8000, command_timeout_seconds=6)
-    assert Settings(statement_timeout_ms=0, command_timeout_seconds=1).command_timeout_seconds == 1
+    assert Settings(statement_timeout_ms=0, command_timeout_seconds=1).command_timeout == 1
+
+
+@pytest.mark.parametrize(("statement_ms", "command"), [(5000, 6.0), (30000, 31.0), (0, 6.0)])
+def test_an_unset_command_timeout_follows_the_statement_timeout(
+    statement_ms: int, command: float
+) -> None:
+    assert Settings(statement_timeout_ms=statement_ms).command_timeout == command
