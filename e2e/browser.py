@@ -9,6 +9,7 @@ violation is one), so a test can assert that the page worked offline and within 
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,15 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 # Background networking, sync and component updates are off: they would try to reach the
 # internet, which this machine does not have. Playwright adds --headless and --no-sandbox.
@@ -85,3 +94,36 @@ def service_page(browser: Browser, base_url: str) -> Iterator[tuple[Page, PageLo
         yield page, log
     finally:
         context.close()
+
+
+def assert_worked_offline(log: PageLog) -> None:
+    """Nothing was asked of another host, nothing was refused by the policy, nothing failed."""
+    assert log.elsewhere == []
+    assert log.errors == []
+
+
+# The API page is Swagger UI: each operation is a block #operations-<tag>-<operationId>.
+
+
+def open_docs(page: Page) -> None:
+    """Open ``/docs`` and wait until the viewer has rendered the operations."""
+    page.goto("/docs")
+    page.locator(".opblock").first.wait_for()
+
+
+def operation(page: Page, tag: str, operation_id: str) -> Locator:
+    """The block of one operation on the API page."""
+    return page.locator(f"#operations-{tag}-{operation_id}")
+
+
+def create_user_from_the_page(page: Page, name: str) -> Locator:
+    """Send ``POST /users`` with this name from the page; the response as the page shows it."""
+    create = operation(page, "users", "createUser")
+    summary = create.locator(".opblock-summary-control")
+    if summary.get_attribute("aria-expanded") != "true":  # deep linking reopens it on reload
+        summary.click()
+    # "Try it out" is on from the start (tryItOutEnabled): its button offers to cancel it.
+    expect(create.locator(".try-out__btn")).to_have_text("Cancel")
+    create.locator("textarea.body-param__text").fill(json.dumps({"name": name}))
+    create.get_by_role("button", name="Execute").click()
+    return create.locator(".live-responses-table .response")

@@ -1,21 +1,25 @@
 """The API page in a real headless browser, offline: every operation shown, and a user created
-from the page the way a person would (``e2e/browser.py`` drives Debian's chromium).
-
-The page is Swagger UI: each operation is a block ``#operations-<tag>-<operationId>``.
-"""
+from the page the way a person would (``e2e/browser.py`` drives Debian's chromium)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx2 as httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from e2e.browser import PageLog, chromium, service_page
+from e2e.browser import (
+    PageLog,
+    assert_worked_offline,
+    chromium,
+    create_user_from_the_page,
+    open_docs,
+    operation,
+    service_page,
+)
 from e2e.server import RunningServer
 
 _HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
@@ -34,20 +38,8 @@ def browser(server: RunningServer) -> Iterator[Browser]:
 def docs(browser: Browser, server: RunningServer) -> Iterator[tuple[Page, PageLog]]:
     """``/docs`` opened, once the viewer has rendered the operations."""
     with service_page(browser, server.base_url) as (page, log):
-        page.goto("/docs")
-        page.locator(".opblock").first.wait_for()
+        open_docs(page)
         yield page, log
-
-
-def operation(page: Page, tag: str, operation_id: str) -> Locator:
-    """The block of one operation on the page."""
-    return page.locator(f"#operations-{tag}-{operation_id}")
-
-
-def assert_worked_offline(log: PageLog) -> None:
-    """Nothing was asked of another host, nothing was refused by the policy, nothing failed."""
-    assert log.elsewhere == []
-    assert log.errors == []
 
 
 def test_the_docs_page_shows_every_operation(docs: tuple[Page, PageLog], api: httpx.Client) -> None:
@@ -75,14 +67,7 @@ def test_a_user_created_from_the_page_exists(docs: tuple[Page, PageLog], api: ht
     page, log = docs
     name = f"from-the-page-{uuid.uuid4().hex[:8]}"
 
-    create = operation(page, "users", "createUser")
-    create.locator(".opblock-summary-control").click()
-    # "Try it out" is on from the start (tryItOutEnabled): its button offers to cancel it.
-    expect(create.locator(".try-out__btn")).to_have_text("Cancel")
-    create.locator("textarea.body-param__text").fill(json.dumps({"name": name}))
-    create.get_by_role("button", name="Execute").click()
-
-    answer = create.locator(".live-responses-table .response")
+    answer = create_user_from_the_page(page, name)
     expect(answer.locator(".response-col_status")).to_have_text("201")
     expect(answer.locator(".response-col_description")).to_contain_text(name)
     found = api.get("/users", params={"name": name})
