@@ -106,14 +106,18 @@ HELM_VERSION := v3.22.0
 ACTIONLINT_VERSION := v1.7.12
 K6_VERSION := v1.8.1
 COMPOSE_VERSION := v2.32.4
+SPECTRAL_VERSION := 6.16.3
+SPECTRAL_OWASP_VERSION := 2.0.1
 CHART := helm/user-service
 
 .PHONY: tools
-tools: ## Build the pinned helm, actionlint, k6 and Compose v2 into .tools/bin (needs Go; skipped when up to date)
+tools: ## Build the pinned helm, actionlint, k6 and Compose v2 into .tools/bin (Go), Spectral into .tools/spectral (npm); skipped when up to date
 	scripts/install-go-tool.sh helm.sh/helm/v3/cmd/helm $(HELM_VERSION)
 	scripts/install-go-tool.sh github.com/rhysd/actionlint/cmd/actionlint $(ACTIONLINT_VERSION)
 	scripts/install-go-tool.sh go.k6.io/k6 $(K6_VERSION)
 	scripts/install-go-tool.sh github.com/docker/compose/v2/cmd $(COMPOSE_VERSION) docker-compose
+	scripts/install-npm-tool.sh spectral @stoplight/spectral-cli@$(SPECTRAL_VERSION) \
+		@stoplight/spectral-owasp-ruleset@$(SPECTRAL_OWASP_VERSION)
 
 .PHONY: helm-check
 helm-check: install tools ## Lint the chart, render every value set, validate the objects, Tiltfile and CI workflow

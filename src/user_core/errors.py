@@ -48,7 +48,7 @@ class UserNotFound(UserServiceError):
 
 
 class FieldTaken(UserServiceError):
-    """Another user already holds this unique value (``name`` or ``email``, case-insensitively)."""
+    """Another user already holds this unique value (``name`` or ``email``, by its key)."""
 
     def __init__(self, field: str) -> None:
         self.field = field

@@ -14,9 +14,11 @@ from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from types import NoneType
-from typing import Any, ClassVar, Final, get_args, get_type_hints
+from typing import Any, ClassVar, Final, Self, get_args, get_type_hints
 
+from user_core import identity
 from user_core.errors import FieldError, InvalidInput
+from user_core.identity import NotAnIdentity
 
 MIN_USER_ID: Final = 1
 """The smallest id the storage assigns."""
@@ -48,16 +50,6 @@ def _has_control_character(text: str) -> bool:
     if text.isascii():
         return _ASCII_CONTROL.search(text) is not None
     return any(unicodedata.category(char) in _FORBIDDEN_CATEGORIES for char in text)
-
-
-def identity_key(text: str) -> str:
-    """The case-insensitive identity of a unique value: Unicode case folding, then NFC.
-
-    Computed here rather than by the database's ``lower()`` because that one depends on the
-    server's collation provider and C library (it maps ``Σ`` and ``İ`` differently from one
-    server to the next), and uniqueness must not change with the server.
-    """
-    return unicodedata.normalize("NFC", text.casefold())
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +93,57 @@ class TextValue:
     def check(cls, text: str) -> None:
         """Raise :class:`InvalidValue` if the normalised text breaks a rule beyond its length."""
 
+    @classmethod
+    def read(cls, text: str) -> Self:
+        """A stored value as the service reads it back, even one that today's rules refuse.
+
+        By today's rules if they accept it; else as the rules it may have been stored under did
+        (:meth:`stored_form`), so a row written before a rule was added is still served. Raises
+        :class:`InvalidValue` (today's reason) only for text no rule ever accepted.
+        """
+        try:
+            return cls(text)
+        except InvalidValue:
+            value = cls.stored_form(text)
+            if value is None:
+                raise
+        stored = object.__new__(cls)
+        object.__setattr__(stored, "value", value)
+        return stored
+
+    @classmethod
+    def stored_form(cls, text: str) -> str | None:  # noqa: ARG003 (no earlier rules here)
+        """The form that earlier rules gave ``text``, or ``None`` if they refused it too."""
+        return None
+
+    @classmethod
+    def accepts(cls, text: str) -> bool:
+        """Whether today's rules accept ``text`` (else :meth:`read` may still serve it)."""
+        try:
+            cls(text)
+        except InvalidValue:
+            return False
+        return True
+
 
 @dataclass(frozen=True, slots=True)
 class UniqueText(TextValue):
-    """A text no two users may share, compared ignoring case (see :func:`identity_key`)."""
+    """A text no two users may share: two values are one when their keys are equal."""
+
+    @classmethod
+    def identity_of(cls, text: str) -> str:
+        """The key of any text, valid or not (a list filter, a value stored under older rules).
+
+        By default a name's (:func:`user_core.identity.name_key`): PRECIS Nickname, case-folded.
+        Computed here rather than by the database's ``lower()``, which depends on the server's
+        collation provider and C library, and uniqueness must not change with the server.
+        """
+        return identity.name_key(text)
 
     @property
     def key(self) -> str:
-        """What two values must not share: equal ignoring case."""
-        return identity_key(self.value)
+        """What two values must not share: see :meth:`identity_of`."""
+        return self.identity_of(self.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +162,37 @@ class PrintableText(TextValue):
 
 @dataclass(frozen=True, slots=True)
 class UserName(PrintableText, UniqueText):
-    """A user's unique display name: stripped, NFC, 1–100 characters, no control characters."""
+    """A user's unique display name, 1–100 characters, one identity as a person reads it.
+
+    Stripped, then the PRECIS Nickname profile (RFC 8266: spaces mapped and collapsed, NFKC, no
+    control, invisible or unassigned code points) and one script (UTS #39): see
+    :mod:`user_core.identity`. The key is the name case-folded.
+    """
 
     MIN_LENGTH: ClassVar[int] = 1
     MAX_LENGTH: ClassVar[int] = 100
+
+    @classmethod
+    def normalise(cls, text: str) -> str:
+        try:
+            return identity.enforce_name(text.strip())
+        except NotAnIdentity as refused:
+            raise InvalidValue(str(refused)) from None
+
+    @classmethod
+    def check(cls, text: str) -> None:
+        """Nothing beyond :meth:`normalise`, which enforced the profile."""
+
+    @classmethod
+    def stored_form(cls, text: str) -> str | None:
+        # The rule before the identity rules: stripped, NFC, no control characters.
+        value = PrintableText.normalise(text)
+        try:
+            cls.check_length(value)
+            PrintableText.check(value)
+        except InvalidValue:
+            return None
+        return value
 
 
 # RFC 5322 "atext" plus any non-ASCII letter (RFC 6531, internationalised local parts).
@@ -148,8 +209,10 @@ _NOT_AN_ADDRESS = "is not a valid email address"
 class EmailAddress(UniqueText):
     """An email address, checked for syntax only (no DNS): ``local@domain``, at most 254 characters.
 
-    The local part is kept as given; the domain is lower-cased. Internationalised domains are
-    accepted and checked through their IDNA form.
+    The local part is kept as given; the domain is mapped by UTS #46 (lower case, full-width
+    dots as dots), its labels kept as U-labels or A-labels as given, and checked through IDNA
+    2008. The key is the local part case-folded in NFKC ``@`` the domain's A-label form, so one
+    mailbox has one key (see :mod:`user_core.identity`).
     """
 
     MAX_LENGTH: ClassVar[int] = 254
@@ -160,7 +223,10 @@ class EmailAddress(UniqueText):
         local, at, domain = text.strip().rpartition("@")
         if not at or not local or not domain:
             raise InvalidValue(_NOT_AN_ADDRESS)
-        return f"{local}@{unicodedata.normalize('NFC', domain).lower()}"
+        try:
+            return f"{local}@{identity.map_domain(domain)}"
+        except NotAnIdentity:
+            raise InvalidValue(_NOT_AN_ADDRESS) from None
 
     @classmethod
     def check(cls, text: str) -> None:
@@ -170,20 +236,38 @@ class EmailAddress(UniqueText):
             or not _LOCAL_PART.fullmatch(local)
             or _has_control_character(local)
             or _WHITESPACE.search(local) is not None
-            or not _is_valid_domain(domain)
         ):
             raise InvalidValue(_NOT_AN_ADDRESS)
-
-
-def _is_valid_domain(domain: str) -> bool:
-    if domain.isascii():
-        # The IDNA codec leaves ASCII labels as they are; the label pattern checks their length.
-        ascii_domain = domain.lower()
-    else:
         try:
-            ascii_domain = domain.encode("idna").decode("ascii").lower()
-        except UnicodeError:
-            return False
+            identity.check_local_part(local)
+            ascii_domain = identity.ascii_domain(domain)
+        except NotAnIdentity as refused:
+            raise InvalidValue(str(refused)) from None
+        if not _is_valid_domain(ascii_domain):
+            raise InvalidValue(_NOT_AN_ADDRESS)
+
+    @classmethod
+    def identity_of(cls, text: str) -> str:
+        """The local part case-folded in NFKC, ``@``, the domain in its A-label form."""
+        if text.isascii():  # an ASCII domain is its A-label form
+            return text.strip().lower()
+        local, at, domain = text.strip().rpartition("@")
+        if not at:
+            return identity.local_part_key(domain)
+        return f"{identity.local_part_key(local)}@{identity.domain_key(domain)}"
+
+    @classmethod
+    def stored_form(cls, text: str) -> str | None:
+        # The rule before the identity rules let through what IDNA 2003 did, in any script:
+        # read such an address as stored, as long as it is one.
+        local, at, domain = text.strip().rpartition("@")
+        value = f"{local}@{unicodedata.normalize('NFC', domain).lower()}"
+        if not at or not local or not domain or len(value) > cls.MAX_LENGTH:
+            return None
+        return None if _has_control_character(value) else value
+
+
+def _is_valid_domain(ascii_domain: str) -> bool:
     labels = ascii_domain.split(".")
     return (
         len(ascii_domain) <= _MAX_DOMAIN_LENGTH
@@ -302,7 +386,7 @@ class UserField:
 
     @property
     def unique(self) -> bool:
-        """Whether no two users may share a value of this field (ignoring case)."""
+        """Whether no two users may share a value of this field (by its key)."""
         return issubclass(self.kind, UniqueText)
 
     def key_of(self, user: User) -> str | None:

@@ -5,20 +5,18 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 from user_core.errors import FieldError, InvalidInput
-from user_core.model import MAX_USER_ID, MIN_USER_ID, User, identity_key
+from user_core.model import MAX_USER_ID, MIN_USER_ID, EmailAddress, User, UserName
 
 # The cursor's checksum key. Cursors are not secret (they only say where a page ends); the keyed
 # checksum lets the service tell a cursor it issued from one that was edited or truncated.
 _CURSOR_KEY = b"user-service/cursor/v1"
 _CURSOR_CHECK_BYTES = 6
 _ID_BYTES = 8  # a bigint, big-endian
-_MAX_CURSOR_LENGTH = 32  # issued cursors have 19 characters: longer text is refused unread
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +24,12 @@ class Cursor:
     """Where the next page starts: after the user with id ``after_id`` (keyset pagination)."""
 
     after_id: int
+    ISSUED_LENGTH: ClassVar[int] = 19
+    """Characters of every cursor :meth:`encode` makes."""
+    MAX_LENGTH: ClassVar[int] = 32
+    """Longer text is refused unread."""
+    PATTERN: ClassVar[str] = "^[A-Za-z0-9_-]*$"
+    """The characters a cursor is made of (URL-safe base64 without padding)."""
 
     def encode(self) -> str:
         """The opaque, URL-safe text a client sends back as ``cursor``."""
@@ -37,7 +41,7 @@ class Cursor:
     def decode(cls, text: str, field: str = "cursor") -> Cursor:
         """Read a cursor made by :meth:`encode`; raise :class:`InvalidInput` for anything else."""
         invalid = InvalidInput.single(field, "is not a cursor this service issued")
-        if not text.isascii() or len(text) > _MAX_CURSOR_LENGTH:
+        if not text.isascii() or len(text) > cls.MAX_LENGTH:
             raise invalid
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -62,7 +66,8 @@ class PageRequest:
 
     Either ``offset`` (the original service's paging) or ``cursor`` (keyset paging, stable under
     concurrent inserts and deletes) positions the page, never both. ``name`` and ``email`` match
-    whole values, ignoring case. ``with_total`` asks for the number of all matching users.
+    whole values by their keys (ignoring case, width and spacing). ``with_total`` asks for the
+    number of all matching users.
     """
 
     limit: int = 10
@@ -89,24 +94,22 @@ class PageRequest:
 
     @property
     def name_key(self) -> str | None:
-        """The name filter as a uniqueness key (see :func:`identity_key`), or ``None``."""
-        return None if self.name is None else _filter_key(self.name)
+        """The name filter as a uniqueness key (see :meth:`UserName.identity_of`), or ``None``."""
+        return None if self.name is None else UserName.identity_of(self.name)
 
     @property
     def email_key(self) -> str | None:
-        """The email filter as a uniqueness key (see :func:`identity_key`), or ``None``."""
-        return None if self.email is None else _filter_key(self.email)
+        """The email filter as a uniqueness key (see :meth:`EmailAddress.identity_of`), or ``None``.
+
+        A filter matches a stored value when both have the same key, whether or not the filter
+        is a valid value itself.
+        """
+        return None if self.email is None else EmailAddress.identity_of(self.email)
 
     @property
     def after_id(self) -> int:
         """Only ids above this one belong to the page (0 when there is no cursor)."""
         return 0 if self.cursor is None else self.cursor.after_id
-
-
-def _filter_key(text: str) -> str:
-    # A filter matches a stored value when both have the same key; normalise the filter the way
-    # the value objects normalise what they store.
-    return identity_key(unicodedata.normalize("NFC", text.strip()))
 
 
 @dataclass(frozen=True, slots=True)

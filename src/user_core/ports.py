@@ -27,10 +27,10 @@ class UserRepository(Protocol):
     """Where users are kept.
 
     Every method is atomic: it changes everything it promises or nothing. Uniqueness of name and
-    email (compared by their ``key``, that is ignoring case) and the version check are enforced
-    here, in the same step as the write, so concurrent callers can never both succeed where only
-    one may. Any method may raise :class:`~user_core.errors.StorageUnavailable` when the storage
-    cannot answer; the write is then not applied.
+    email (compared by their ``key``: ignoring case, width and spacing) and the version check are
+    enforced here, in the same step as the write, so concurrent callers can never both succeed
+    where only one may. Any method may raise :class:`~user_core.errors.StorageUnavailable` when
+    the storage cannot answer; the write is then not applied.
     """
 
     async def add(self, draft: UserDraft, now: datetime) -> User:

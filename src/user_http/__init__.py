@@ -11,10 +11,11 @@ through ``create_app(middleware=...)`` (:func:`request_id_of` names the request 
 
 from user_http.app import create_app
 from user_http.auth import READ_SCOPE, WRITE_SCOPE, InvalidToken, Principal, TokenVerifier
-from user_http.body import MAX_BODY_BYTES
 from user_http.metrics_endpoint import MetricsExposition
 from user_http.probes import ReadinessProbe, ShutdownSignal
+from user_http.rate_limit import RateLimits
 from user_http.request_id import request_id_of
+from user_http.schemas import MAX_BODY_BYTES
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -23,6 +24,7 @@ __all__ = [
     "InvalidToken",
     "MetricsExposition",
     "Principal",
+    "RateLimits",
     "ReadinessProbe",
     "ShutdownSignal",
     "TokenVerifier",

@@ -19,6 +19,7 @@ from user_http.errors import exception_handlers
 from user_http.metrics_endpoint import MetricsEndpoint, MetricsExposition
 from user_http.openapi import openapi_document
 from user_http.probes import ProbeEndpoints, ReadinessProbe, ShutdownSignal
+from user_http.rate_limit import RateLimits, limit
 from user_http.request_id import RequestIdMiddleware
 from user_http.routes import route_table, viewer_routes
 from user_http.users import UserEndpoints
@@ -35,6 +36,7 @@ def create_app(
     middleware: Sequence[Middleware] = (),
     metrics: MetricsExposition | None = None,
     verifier: TokenVerifier | None = None,
+    rate_limits: RateLimits | None = None,
     title: str = "user-service",
     version: str | None = None,
 ) -> Starlette:
@@ -49,7 +51,8 @@ def create_app(
     ``verifier``, when given, turns bearer-token authentication on for the ``/users``
     operations (see :mod:`user_http.auth`); probes, metrics and the documentation (the API page
     and its files too) stay open.
-    ``title`` and ``version`` describe the API in ``/openapi.json``.
+    ``rate_limits``, when given, gives each client a budget of those operations (see
+    :mod:`user_http.rate_limit`). ``title`` and ``version`` describe the API in ``/openapi.json``.
     """
     shutdown = ShutdownSignal() if shutdown is None else shutdown
     docs = DocsEndpoints()
@@ -59,6 +62,8 @@ def create_app(
         docs,
         None if metrics is None else MetricsEndpoint(metrics),
     )
+    if rate_limits is not None:
+        limit(api_routes, rate_limits)  # inside the guard: it counts authenticated callers
     if verifier is not None:
         protect(api_routes, verifier)
     docs.publish(
@@ -67,6 +72,7 @@ def create_app(
             title=title,
             version=version or _package_version(),
             secured=verifier is not None,
+            rate_limited=rate_limits is not None,
         )
     )
     routes = [*api_routes, *viewer_routes(docs)]

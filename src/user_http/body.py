@@ -21,9 +21,7 @@ from starlette.requests import Request
 
 from user_core import FieldError
 from user_http.errors import ContentTooLarge, UnsupportedMediaType
-
-MAX_BODY_BYTES: Final = 64 * 1024
-"""The largest request body accepted; one byte more is ``413``."""
+from user_http.schemas import MAX_BODY_BYTES
 
 JSON_MEDIA_TYPES: Final = frozenset({"application/json"})
 MERGE_PATCH_MEDIA_TYPES: Final = frozenset({"application/merge-patch+json", "application/json"})

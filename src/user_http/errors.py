@@ -9,6 +9,7 @@ count it apart from the 5xx and the access log has its one line.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from user_core import (
 )
 from user_http.request_id import REQUEST_ID_HEADER, request_id_of
 from user_http.responses import PROBLEM_JSON, encode
-from user_http.schemas import FieldProblem, Problem
+from user_http.schemas import MAX_PROBLEM_ERRORS, MAX_PROBLEM_TEXT, FieldProblem, Problem
 
 RETRY_AFTER_SECONDS: Final = 1
 """What ``Retry-After`` tells a client to wait when the service is unavailable."""
@@ -72,6 +73,12 @@ UNSUPPORTED_MEDIA_TYPE: Final = ProblemType(415, "unsupported-media-type", "Unsu
 IDEMPOTENCY_KEY_REUSED: Final = ProblemType(
     422, "idempotency-key-reused", "Idempotency key reused with a different request"
 )
+TOO_MANY_REQUESTS: Final = ProblemType(
+    429,
+    "too-many-requests",
+    "Too many requests",
+    ("Retry-After", "RateLimit", "RateLimit-Policy"),
+)
 INTERNAL: Final = ProblemType(500, "internal", "Internal server error")
 UNAVAILABLE: Final = ProblemType(503, "unavailable", "Service unavailable", ("Retry-After",))
 
@@ -104,6 +111,14 @@ class Forbidden(Unauthenticated):
     """A valid token without the scope the operation needs."""
 
 
+class TooManyRequests(HttpProblem):
+    """The client is over its budget; ``headers`` say how long to wait and what is left."""
+
+    def __init__(self, detail: str, *, retry_after: int, headers: Mapping[str, str]) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after), **headers}
+
+
 class ServiceNotReady(HttpProblem):
     """The service cannot take traffic: a dependency is not ready, or shutdown has begun."""
 
@@ -120,6 +135,7 @@ PROBLEMS: Final[Mapping[type[Exception], ProblemType]] = {
     ContentTooLarge: CONTENT_TOO_LARGE,
     UnsupportedMediaType: UNSUPPORTED_MEDIA_TYPE,
     IdempotencyKeyReused: IDEMPOTENCY_KEY_REUSED,
+    TooManyRequests: TOO_MANY_REQUESTS,
     ServiceNotReady: UNAVAILABLE,
 }
 """The table: which problem each error class (and its subclasses) becomes."""
@@ -138,6 +154,7 @@ PROBLEM_TYPES: Final = (
     CONTENT_TOO_LARGE,
     UNSUPPORTED_MEDIA_TYPE,
     IDEMPOTENCY_KEY_REUSED,
+    TOO_MANY_REQUESTS,
     INTERNAL,
     UNAVAILABLE,
 )
@@ -157,16 +174,25 @@ def problem_response(
     """An ``application/problem+json`` response of this kind about this request."""
     scope = request.scope
     raw_path: bytes | None = scope.get("raw_path")
+    instance = quote(scope["path"]) if raw_path is None else raw_path.decode("latin-1")
     problem = Problem(
         type=kind.uri,
         title=kind.title,
         status=kind.status,
-        detail=detail,
-        instance=quote(scope["path"]) if raw_path is None else raw_path.decode("latin-1"),
+        detail=_cut(detail),
+        instance=_cut(instance),
         request_id=request_id_of(scope),
-        errors=list(errors) or UNSET,
+        errors=[
+            FieldProblem(_cut(error.field), _cut(error.message))
+            for error in itertools.islice(errors, MAX_PROBLEM_ERRORS)
+        ]
+        or UNSET,
     )
     return Response(encode(problem), kind.status, headers, PROBLEM_JSON)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_PROBLEM_TEXT else text[: MAX_PROBLEM_TEXT - 1] + "…"
 
 
 def exception_handlers(allowed_methods: Mapping[str, str]) -> dict[Any, ExceptionHandler]:
@@ -210,6 +236,8 @@ async def _on_error(request: Request, exc: Exception) -> Response:
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if kind is UNAVAILABLE else None
     if isinstance(exc, Unauthenticated):
         headers = {"WWW-Authenticate": exc.challenge}
+    elif isinstance(exc, TooManyRequests):
+        headers = exc.headers
     detail = _STORAGE_DETAIL if isinstance(exc, StorageUnavailable) else str(exc)
     return problem_response(request, kind, detail, _field_problems(exc), headers)
 

@@ -18,23 +18,34 @@ from user_core import (
     IDEMPOTENCY_RETENTION,
     MAX_USER_ID,
     MIN_USER_ID,
+    Cursor,
     IdempotencyKey,
     PageRequest,
 )
-from user_http.body import MAX_BODY_BYTES
 from user_http.conditional import ENTITY_TAGS_PATTERN
-from user_http.errors import PROBLEM_TYPES, RETRY_AFTER_SECONDS
+from user_http.errors import PROBLEM_TYPES, RETRY_AFTER_SECONDS, TOO_MANY_REQUESTS
 from user_http.idempotency import IDEMPOTENCY_KEY_HEADER
 from user_http.operations import ApiRoute, Operation, Reply
+from user_http.rate_limit import MAX_WINDOW_SECONDS, RATE_LIMIT_HEADER, RATE_LIMIT_POLICY_HEADER
 from user_http.request_id import REQUEST_ID_HEADER
 from user_http.responses import PROBLEM_JSON
-from user_http.schemas import Problem
+from user_http.schemas import MAX_BODY_BYTES, MAX_HEAD_BYTES, MAX_REQUEST_ID_LENGTH, Problem
 
 OPENAPI_VERSION: Final = "3.1.0"
 ALWAYS_PROBLEMS: Final = (500,)
 BODY_PROBLEMS: Final = (413, 415)
 SECURED_PROBLEMS: Final = (401, 403)
 SECURITY_SCHEME: Final = "bearer"
+CORS_ORIGIN_HEADER: Final = "Access-Control-Allow-Origin"
+EVERY_RESPONSE_HEADERS: Final = (REQUEST_ID_HEADER, CORS_ORIGIN_HEADER)
+"""Headers every response documents: the request id always, the CORS origin when it applies."""
+RATE_LIMIT_HEADERS: Final = (RATE_LIMIT_HEADER, RATE_LIMIT_POLICY_HEADER)
+UNCOUNTED_PROBLEMS: Final = (401, 403, 405)
+"""Problems answered before the rate limiter counts the request: without its headers."""
+_INT32 = {"type": "integer", "format": "int32"}
+_INT64 = {"type": "integer", "format": "int64"}
+# Any header or query value: the server refuses a longer request head (431, 414).
+_ANY_TEXT = {"type": "string", "maxLength": MAX_HEAD_BYTES}
 
 _Json = dict[str, Any]
 
@@ -47,21 +58,21 @@ PARAMETERS: Final[Mapping[str, _Json]] = {
     "UserId": _parameter(
         "id",
         "path",
-        {"type": "integer", "minimum": MIN_USER_ID, "maximum": MAX_USER_ID},
+        {**_INT64, "minimum": MIN_USER_ID, "maximum": MAX_USER_ID},
         "The user's id. Anything but a decimal integer in range is `400`.",
         required=True,
     ),
     "IfMatch": _parameter(
         "If-Match",
         "header",
-        {"type": "string", "pattern": ENTITY_TAGS_PATTERN},
+        {**_ANY_TEXT, "pattern": ENTITY_TAGS_PATTERN},
         "Change only if the user's `ETag` is listed (strong comparison), or with `*` if the "
         "user exists; otherwise `412`. A header that is not an entity-tag list is `400`.",
     ),
     "IfNoneMatch": _parameter(
         "If-None-Match",
         "header",
-        {"type": "string"},
+        _ANY_TEXT,
         "`304` without a body if the user's `ETag` is listed (weak comparison) or with `*`.",
     ),
     "IdempotencyKey": _parameter(
@@ -87,7 +98,7 @@ PARAMETERS: Final[Mapping[str, _Json]] = {
         REQUEST_ID_HEADER,
         "header",
         # Any value is accepted: one that is not a sane id is replaced, never refused.
-        {"type": "string"},
+        _ANY_TEXT,
         "Echoed in the response when it is 1–128 characters of `A-Z a-z 0-9 . _ : + / = -`; "
         "otherwise the service generates one.",
     ),
@@ -95,7 +106,7 @@ PARAMETERS: Final[Mapping[str, _Json]] = {
         "limit",
         "query",
         {
-            "type": "integer",
+            **_INT32,
             "minimum": PageRequest.MIN_LIMIT,
             "maximum": PageRequest.MAX_LIMIT,
             "default": PageRequest.DEFAULT_LIMIT,
@@ -105,21 +116,21 @@ PARAMETERS: Final[Mapping[str, _Json]] = {
     "Offset": _parameter(
         "offset",
         "query",
-        {"type": "integer", "minimum": 0, "maximum": PageRequest.MAX_OFFSET, "default": 0},
+        {**_INT32, "minimum": 0, "maximum": PageRequest.MAX_OFFSET, "default": 0},
         "Users to skip (the original service's paging). Not with `cursor`.",
     ),
     "Cursor": _parameter(
         "cursor",
         "query",
-        {"type": "string"},
+        {"type": "string", "maxLength": Cursor.MAX_LENGTH, "pattern": Cursor.PATTERN},
         "The `next_cursor` of the previous page (keyset paging, stable under concurrent "
         "writes). Not with `offset`; a cursor the service did not issue is `400`.",
     ),
     "NameFilter": _parameter(
-        "name", "query", {"type": "string"}, "Only the user with this name, ignoring case."
+        "name", "query", _ANY_TEXT, "Only the user with this name, compared as names are."
     ),
     "EmailFilter": _parameter(
-        "email", "query", {"type": "string"}, "Only the user with this email, ignoring case."
+        "email", "query", _ANY_TEXT, "Only the user with this email, compared as emails are."
     ),
     "Total": _parameter(
         "total",
@@ -133,42 +144,67 @@ PARAMETERS: Final[Mapping[str, _Json]] = {
 HEADERS: Final[Mapping[str, _Json]] = {
     "ETag": {
         "description": 'The user\'s version as a strong entity tag, e.g. `"3"`.',
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "maxLength": len(f'"{MAX_USER_ID}"'), "pattern": '^"[0-9]+"$'},
     },
     "Location": {
         "description": "The new user's path, `/users/{id}`.",
-        "schema": {"type": "string", "format": "uri-reference"},
+        "schema": {
+            "type": "string",
+            "format": "uri-reference",
+            "maxLength": len(f"/users/{MAX_USER_ID}"),
+        },
     },
     "Link": {
         "description": 'The next page, `<...>; rel="next"`, whenever `next_cursor` is not null.',
-        "schema": {"type": "string"},
+        # The request's own query, each byte at worst percent-encoded, and a cursor.
+        "schema": {"type": "string", "maxLength": 3 * MAX_HEAD_BYTES, "pattern": 'rel="next"$'},
     },
     REQUEST_ID_HEADER: {
         "description": "The request's id: the client's if sane, else a generated one.",
-        "schema": {"type": "string"},
+        "schema": {
+            "type": "string",
+            "maxLength": MAX_REQUEST_ID_LENGTH,
+            "pattern": "^[A-Za-z0-9._:+/=-]+$",
+        },
         "required": True,
     },
     "Retry-After": {
-        "description": f"Seconds to wait before retrying ({RETRY_AFTER_SECONDS}).",
-        "schema": {"type": "integer", "minimum": 0},
+        "description": f"Seconds to wait before retrying ({RETRY_AFTER_SECONDS} when the service "
+        "is unavailable; until the window ends when over a rate limit).",
+        "schema": {**_INT32, "minimum": 0, "maximum": MAX_WINDOW_SECONDS},
         "required": True,
     },
     "Allow": {
         "description": "The methods the path supports.",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "maxLength": 100, "pattern": "^[A-Z]+(, [A-Z]+)*$"},
         "required": True,
     },
     "WWW-Authenticate": {
         "description": 'The bearer challenge (RFC 6750), with `error="invalid_token"` or '
         '`error="insufficient_scope"` and the `scope` needed when a token was sent.',
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "maxLength": 200, "pattern": "^Bearer "},
         "required": True,
+    },
+    CORS_ORIGIN_HEADER: {
+        "description": "The request's `Origin`, when CORS is configured and allows it (off by "
+        "default: browsers then refuse cross-origin reads).",
+        "schema": {**_ANY_TEXT, "format": "uri"},
+    },
+    RATE_LIMIT_HEADER: {
+        "description": 'What is left of the client\'s budget, e.g. `"reads";r=599;t=60` '
+        "(`r` requests left, `t` seconds until the window ends; IETF RateLimit draft).",
+        "schema": {"type": "string", "maxLength": 100, "pattern": '^"[a-z]+";r=[0-9]+;t=[0-9]+$'},
+    },
+    RATE_LIMIT_POLICY_HEADER: {
+        "description": 'The client\'s budget, e.g. `"reads";q=600;w=60` (`q` requests per '
+        "window of `w` seconds; IETF RateLimit draft).",
+        "schema": {"type": "string", "maxLength": 100, "pattern": '^"[a-z]+";q=[0-9]+;w=[0-9]+$'},
     },
 }
 """Every response header the document names."""
 
 _DESCRIPTION = f"""\
-Users with unique names and emails (compared case-insensitively), optimistic concurrency through
+Users with unique names and emails (compared as a person reads them), optimistic concurrency through
 `ETag`/`If-Match`, offset and keyset pagination.
 
 - Every error is `{PROBLEM_JSON}` (RFC 9457); `errors` lists every bad field, not only the first.
@@ -183,12 +219,19 @@ Users with unique names and emails (compared case-insensitively), optimistic con
 
 
 def openapi_document(
-    routes: Iterable[BaseRoute], *, title: str, version: str, secured: bool = False
+    routes: Iterable[BaseRoute],
+    *,
+    title: str,
+    version: str,
+    secured: bool = False,
+    rate_limited: bool = False,
 ) -> _Json:
     """The OpenAPI 3.1 document of every :class:`ApiRoute` among ``routes``.
 
     ``secured``: authentication is on, so the operations that name a scope need a bearer token
     with it (declared as the ``bearer`` security scheme, with their ``401`` and ``403``).
+    ``rate_limited``: those operations count against a budget (their ``429``, and the
+    ``RateLimit`` headers on their responses).
     """
     api_routes = [route for route in routes if isinstance(route, ApiRoute)]
     structs = _structs(api_routes)
@@ -199,7 +242,7 @@ def openapi_document(
     paths: dict[str, _Json] = {}
     for route in api_routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(
-            route.operation, schema_of, secured
+            route.operation, schema_of, secured, rate_limited
         )
     problem_ref = schema_of[Problem]
     tags = dict.fromkeys(route.operation.tag for route in api_routes)
@@ -209,7 +252,9 @@ def openapi_document(
             "scheme": "bearer",
             "bearerFormat": "JWT",
             "description": "A JWT signed by a key of the configured JWKS, with the scopes each "
-            "operation names (`users:read`, `users:write`).",
+            "operation names (`users:read`, `users:write`). Checked as RFC8725 (JWT Best "
+            "Current Practices) asks: asymmetric algorithms only (never `none` or an HMAC), "
+            "the key chosen by `kid` and `alg` together, `exp` and `aud` required.",
         }
     }
     return {
@@ -224,7 +269,18 @@ def openapi_document(
             "responses": {
                 f"Problem{kind.status}": {
                     "description": kind.title,
-                    "headers": _headers((*kind.headers, REQUEST_ID_HEADER)),
+                    "headers": _headers(
+                        (
+                            *kind.headers,
+                            *(
+                                RATE_LIMIT_HEADERS
+                                if rate_limited
+                                and kind.status not in UNCOUNTED_PROBLEMS
+                                and kind is not TOO_MANY_REQUESTS
+                                else ()
+                            ),
+                        )
+                    ),
                     "content": {
                         PROBLEM_JSON: {
                             "schema": {
@@ -238,17 +294,22 @@ def openapi_document(
                     },
                 }
                 for kind in PROBLEM_TYPES
+                if rate_limited or kind is not TOO_MANY_REQUESTS
             },
             **({"securitySchemes": security_schemes} if secured else {}),
         },
     }
 
 
-def problem_statuses(operation: Operation, secured: bool = False) -> tuple[int, ...]:
+def problem_statuses(
+    operation: Operation, secured: bool = False, rate_limited: bool = False
+) -> tuple[int, ...]:
     """Every status the operation answers with a problem body, in ascending order."""
     implied = ALWAYS_PROBLEMS + (BODY_PROBLEMS if operation.body is not None else ())
     if secured and operation.scope is not None:
         implied += SECURED_PROBLEMS
+    if rate_limited and operation.scope is not None:
+        implied += (TOO_MANY_REQUESTS.status,)
     return tuple(sorted({*operation.problems, *implied}))
 
 
@@ -262,12 +323,17 @@ def _structs(routes: Iterable[ApiRoute]) -> list[type[Struct]]:
 
 
 def _operation(
-    operation: Operation, schema_of: Mapping[type[Struct], _Json], secured: bool
+    operation: Operation,
+    schema_of: Mapping[type[Struct], _Json],
+    secured: bool,
+    rate_limited: bool,
 ) -> _Json:
+    counted = rate_limited and operation.scope is not None
     responses: _Json = {
-        str(status): _reply(reply, schema_of) for status, reply in operation.replies.items()
+        str(status): _reply(reply, schema_of, counted)
+        for status, reply in operation.replies.items()
     }
-    for status in problem_statuses(operation, secured):
+    for status in problem_statuses(operation, secured, rate_limited):
         responses[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}
     document: _Json = {
         "operationId": operation.operation_id,
@@ -293,10 +359,10 @@ def _operation(
     return document
 
 
-def _reply(reply: Reply, schema_of: Mapping[type[Struct], _Json]) -> _Json:
+def _reply(reply: Reply, schema_of: Mapping[type[Struct], _Json], counted: bool) -> _Json:
     document: _Json = {
         "description": reply.description,
-        "headers": _headers((*reply.headers, REQUEST_ID_HEADER)),
+        "headers": _headers((*reply.headers, *(RATE_LIMIT_HEADERS if counted else ()))),
     }
     if reply.body is not None:
         document["content"] = {reply.media_type: {"schema": _schema(reply.body, schema_of)}}
@@ -315,4 +381,7 @@ def _schema(
 
 
 def _headers(names: Iterable[str]) -> _Json:
-    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+    """References to ``names`` and to :data:`EVERY_RESPONSE_HEADERS`."""
+    return {
+        name: {"$ref": f"#/components/headers/{name}"} for name in (*names, *EVERY_RESPONSE_HEADERS)
+    }

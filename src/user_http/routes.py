@@ -76,7 +76,7 @@ def route_table(
                 "listUsers",
                 "List users",
                 "One page of users in ascending id order, by `offset` or by `cursor`, "
-                "optionally filtered by exact name and email (ignoring case).",
+                "optionally filtered by exact name and email (compared as a person reads them).",
                 USERS,
                 {
                     200: Reply(
@@ -209,7 +209,11 @@ def route_table(
                 "This document in Swagger UI, served by the service itself: every operation "
                 "can be sent from the page.",
                 DOCUMENTATION,
-                {200: Reply("The page.", {"type": "string"}, media_type="text/html")},
+                {
+                    200: Reply(
+                        "The page.", {"type": "string", "maxLength": 2**20}, media_type="text/html"
+                    )
+                },
             ),
         ),
     ]

@@ -7,7 +7,7 @@ read from the core's value objects, so a rule is never written twice.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
@@ -15,23 +15,43 @@ from user_core import (
     MAX_USER_ID,
     MIN_USER_ID,
     USER_FIELDS,
+    Cursor,
     EmailAddress,
     OtherInfo,
     Page,
+    PageRequest,
     TextValue,
     User,
     UserName,
 )
 
+MAX_BODY_BYTES: Final = 64 * 1024
+"""The largest request body accepted; one byte more is ``413``. No string sent is longer."""
+MAX_HEAD_BYTES: Final = 64 * 1024
+"""The longest request line and header fields that a server of this API may accept (the
+service's own caps its setting at this), so no header or query value is longer."""
+MAX_PROBLEM_TEXT: Final = 4096
+"""A problem's ``detail``, ``instance`` and each error's ``field`` and ``message`` are cut to this
+many characters: they may quote the request, whose head alone may hold 64 KiB."""
+MAX_PROBLEM_ERRORS: Final = 100
+"""A problem lists at most this many bad fields (the first ones)."""
+MAX_REQUEST_ID_LENGTH: Final = 128
+"""The longest ``X-Request-ID`` echoed; a longer one is replaced by a generated one."""
+_INT64: Final = {"format": "int64"}
+_INT32: Final = {"format": "int32"}
+
 _NAME_RULES = (
-    f"Unique, compared case-insensitively. Surrounding whitespace is stripped and the text is "
-    f"normalised to Unicode NFC before the {UserName.MIN_LENGTH}–{UserName.MAX_LENGTH} "
-    f"character limit is checked; control characters are refused."
+    f"Unique, compared as a person reads it: ignoring case, width and spacing. Surrounding "
+    f"whitespace is stripped and the text enforced by the PRECIS Nickname profile (RFC 8266: "
+    f"spaces collapsed, Unicode NFKC) before the {UserName.MIN_LENGTH}–{UserName.MAX_LENGTH} "
+    f"character limit is checked; control, invisible and unassigned characters, and names mixing "
+    f"scripts (UTS #39), are refused."
 )
 _EMAIL_RULES = (
     f"A `local@domain` address of at most {EmailAddress.MAX_LENGTH} characters once surrounding "
-    f"whitespace is stripped (syntax only, no DNS look-up), stored with its domain lower-cased. "
-    f"Unique, compared case-insensitively."
+    f"whitespace is stripped (syntax only, no DNS look-up), stored with its domain mapped by "
+    f"IDNA UTS #46 (lower-cased, full-width dots as dots). Unique, compared ignoring case and "
+    f"width, a domain's U-labels and A-labels being one domain."
 )
 _OTHER_RULES = f"Free text of at most {OtherInfo.MAX_LENGTH} characters, without NUL."
 # NUL is the one character that no PostgreSQL text column holds (see OtherInfo).
@@ -41,13 +61,12 @@ _NO_NUL = "^[^\\x00]*$"
 def text_schema(kind: type[TextValue], rules: str, *, sent: bool = False, **schema: str) -> Meta:
     """The JSON schema of a text field: its rules, and the limits read from its value object.
 
-    What a client sends (``sent``) has no maximum: the value object's maximum applies once it has
-    stripped (and maybe normalised) the text, so a longer string can be valid.
+    What a client sends (``sent``) is bounded by the body only: the value object's maximum applies
+    once it has stripped (and maybe normalised) the text, so a longer string can be valid.
     """
-    limits = {"minLength": kind.MIN_LENGTH} if kind.MIN_LENGTH else {}
-    if not sent:
-        limits["maxLength"] = kind.MAX_LENGTH
-    return Meta(description=rules, extra_json_schema={**limits, **schema} or None)
+    limits: dict[str, int | str] = {"minLength": kind.MIN_LENGTH} if kind.MIN_LENGTH else {}
+    limits["maxLength"] = MAX_BODY_BYTES if sent else kind.MAX_LENGTH
+    return Meta(description=rules, extra_json_schema={**limits, **schema})
 
 
 Name = Annotated[str, text_schema(UserName, _NAME_RULES)]
@@ -55,13 +74,22 @@ NameInput = Annotated[str, text_schema(UserName, _NAME_RULES, sent=True)]
 Email = Annotated[str, text_schema(EmailAddress, _EMAIL_RULES)]
 EmailInput = Annotated[str, text_schema(EmailAddress, _EMAIL_RULES, sent=True)]
 Other = Annotated[str, text_schema(OtherInfo, _OTHER_RULES, pattern=_NO_NUL)]
-UserId = Annotated[int, Meta(ge=MIN_USER_ID, le=MAX_USER_ID, description="Assigned by the server.")]
+UserId = Annotated[
+    int,
+    Meta(
+        ge=MIN_USER_ID,
+        le=MAX_USER_ID,
+        description="Assigned by the server.",
+        extra_json_schema=_INT64,
+    ),
+]
+_TIMESTAMP_EXAMPLE = "2026-11-25T09:00:00.123456Z"
 Timestamp = Annotated[
     str,
     Meta(
         description="RFC 3339, UTC, with a `Z` suffix and six fraction digits.",
-        examples=["2026-11-25T09:00:00.123456Z"],
-        extra_json_schema={"format": "date-time"},
+        examples=[_TIMESTAMP_EXAMPLE],
+        extra_json_schema={"format": "date-time", "maxLength": len(_TIMESTAMP_EXAMPLE)},
     ),
 ]
 
@@ -77,7 +105,7 @@ _SENT_BACK_VERSION = (
 _SENT_BACK_TIME = Meta(
     description=f"{_READ_ONLY} RFC 3339 with an offset.", extra_json_schema={"readOnly": True}
 )
-_AwareTime = Annotated[datetime, Meta(tz=True)]
+_AwareTime = Annotated[datetime, Meta(tz=True, extra_json_schema={"maxLength": 64})]
 
 
 class OutputOnly(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -89,7 +117,15 @@ class OutputOnly(Struct, kw_only=True, forbid_unknown_fields=True):
     """
 
     id: (
-        Annotated[int, Meta(description=_SENT_BACK_ID, extra_json_schema={"readOnly": True})]
+        Annotated[
+            int,
+            Meta(
+                ge=0,  # the Go service's clients send 0, their zero value, when creating
+                le=MAX_USER_ID,
+                description=_SENT_BACK_ID,
+                extra_json_schema={"readOnly": True, **_INT64},
+            ),
+        ]
         | UnsetType
     ) = UNSET
     created_at: Annotated[_AwareTime, _SENT_BACK_TIME] | UnsetType = UNSET
@@ -101,7 +137,7 @@ class OutputOnly(Struct, kw_only=True, forbid_unknown_fields=True):
                 ge=1,
                 le=MAX_VERSION,
                 description=_SENT_BACK_VERSION,
-                extra_json_schema={"readOnly": True},
+                extra_json_schema={"readOnly": True, **_INT64},
             ),
         ]
         | UnsetType
@@ -143,45 +179,106 @@ class UserResource(Struct, gc=False):
     created_at: Timestamp
     updated_at: Annotated[Timestamp | None, Meta(description="`null` before the first change.")]
     version: Annotated[
-        int, Meta(ge=1, description="Starts at 1, +1 on every change; the `ETag` is built from it.")
+        int,
+        Meta(
+            ge=1,
+            le=MAX_VERSION,
+            description="Starts at 1, +1 on every change; the `ETag` is built from it.",
+            extra_json_schema=_INT64,
+        ),
     ]
 
 
 class UserPage(Struct, gc=False):
     """One page of users in ascending id order."""
 
-    users: list[UserResource]
-    count: Annotated[int, Meta(ge=0, description="The number of users in this page.")]
+    users: Annotated[list[UserResource], Meta(max_length=PageRequest.MAX_LIMIT)]
+    count: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=PageRequest.MAX_LIMIT,
+            description="The number of users in this page.",
+            extra_json_schema=_INT32,
+        ),
+    ]
     next_cursor: Annotated[
-        str | None,
+        Annotated[
+            str,
+            Meta(
+                min_length=Cursor.ISSUED_LENGTH,
+                max_length=Cursor.ISSUED_LENGTH,
+                pattern=Cursor.PATTERN,
+            ),
+        ]
+        | None,
         Meta(description="Pass as `cursor` to get the next page; `null` on the last page."),
     ]
     total: (
         Annotated[
-            int, Meta(ge=0, description="Users matching the filters; only with `total=true`.")
+            int,
+            Meta(
+                ge=0,
+                le=MAX_USER_ID,
+                description="Users matching the filters; only with `total=true`.",
+                extra_json_schema=_INT64,
+            ),
         ]
         | UnsetType
     ) = UNSET
 
 
+_ProblemText = Meta(max_length=MAX_PROBLEM_TEXT)
+
+
 class FieldProblem(Struct, gc=False):
     """What is wrong with one field, query parameter or header of the request."""
 
-    field: str
-    message: str
+    field: Annotated[str, _ProblemText]
+    message: Annotated[str, _ProblemText]
 
 
 class Problem(Struct, gc=False):
     """An error, as RFC 9457 problem details (`application/problem+json`)."""
 
-    type: Annotated[str, Meta(description="`/problems/<slug>`, one per kind of error.")]
-    title: Annotated[str, Meta(description="The same for every problem of this type.")]
-    status: int
-    detail: Annotated[str, Meta(description="What went wrong with this request.")]
-    instance: Annotated[str, Meta(description="The path of the request.")]
-    request_id: Annotated[str, Meta(description="The request's `X-Request-ID`, for the logs.")]
+    type: Annotated[
+        str,
+        Meta(
+            max_length=100,
+            description="`/problems/<slug>`, one per kind of error.",
+            extra_json_schema={"format": "uri-reference"},
+        ),
+    ]
+    title: Annotated[
+        str, Meta(max_length=100, description="The same for every problem of this type.")
+    ]
+    status: Annotated[int, Meta(ge=400, le=599, extra_json_schema=_INT32)]
+    detail: Annotated[
+        str, Meta(max_length=MAX_PROBLEM_TEXT, description="What went wrong with this request.")
+    ]
+    instance: Annotated[
+        str,
+        Meta(
+            max_length=MAX_PROBLEM_TEXT,
+            description="The path of the request.",
+            extra_json_schema={"format": "uri-reference"},
+        ),
+    ]
+    request_id: Annotated[
+        str,
+        Meta(
+            max_length=MAX_REQUEST_ID_LENGTH,
+            description="The request's `X-Request-ID`, for the logs.",
+        ),
+    ]
     errors: (
-        Annotated[list[FieldProblem], Meta(description="Every bad field, not only the first.")]
+        Annotated[
+            list[FieldProblem],
+            Meta(
+                max_length=MAX_PROBLEM_ERRORS,
+                description=f"Every bad field, not only the first (at most {MAX_PROBLEM_ERRORS}).",
+            ),
+        ]
         | UnsetType
     ) = UNSET
 
@@ -189,7 +286,7 @@ class Problem(Struct, gc=False):
 class HealthStatus(Struct, gc=False):
     """The answer of a health probe."""
 
-    status: str
+    status: Literal["live", "ready"]
 
 
 def rfc3339(moment: datetime) -> str:

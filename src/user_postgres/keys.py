@@ -1,12 +1,18 @@
 """The stored users checked against the service's rules: key collisions, unreadable values, rekey.
 
 A unique field (``name``, ``email``) is stored with its key (``name_key``, ``email_key``: see
-:func:`user_core.model.identity_key`), and the unique constraints are on the keys. Rows that
-another writer stored need checking at once: a legacy database adopted by a migration (written
-under a case-sensitive rule, with values the service may refuse), and :func:`rekey`, which
-recomputes each key by the service's current rule (a writer that left the database to compute
-it, a Python upgrade with a newer Unicode version). Both refuse to change anything while two
-users would share a key or a value is one the service cannot read, and report every one.
+:meth:`user_core.model.UniqueText.identity_of` and :mod:`user_core.identity`), and the unique
+constraints are on the keys. Rows that another writer stored need checking at once: a legacy
+database adopted by a migration (written under a case-sensitive rule, with values the service may
+refuse), and :func:`rekey`, which recomputes each key by the service's current rule (a writer
+that left the database to compute it, a Python upgrade with a newer Unicode version, a new
+identity rule). Both refuse to change anything while two users would share a key or a value is
+one the service cannot read, and report every one.
+
+A value that today's rules refuse but an earlier rule accepted (a name mixing scripts, stored
+before the identity rules) is no obstacle: the service reads and serves it as stored
+(:meth:`~user_core.model.TextValue.read`), its key computed by today's rule, and :func:`scan`
+lists it apart (``kept``) so an operator can ask its user to choose another.
 """
 
 from __future__ import annotations
@@ -72,10 +78,11 @@ class KeyCollisions(RuntimeError):
         self.unreadable = tuple(unreadable)
         problems = []
         if self.collisions:
-            fields = sorted({collision.field for collision in self.collisions})
+            fields = list(dict.fromkeys(collision.field for collision in self.collisions))
             problems.append(
-                f"{_counted(len(self.collisions), 'group')} of users share a {' or '.join(fields)} "
-                f"ignoring case (rename all but one user of each group)"
+                f"{_counted(len(self.collisions), 'group')} of users share "
+                f"{' or '.join(_with_article(field) for field in fields)} as the service compares "
+                f"them, ignoring case, width and spacing (rename all but one user of each group)"
             )
         if self.unreadable:
             problems.append(
@@ -89,6 +96,10 @@ class KeyCollisions(RuntimeError):
             f"cannot {doing}: {'; '.join(problems)}. Nothing was changed; run it again once "
             f"they are fixed.\n{lines}"
         )
+
+
+def _with_article(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
 def _counted(count: int, noun: str) -> str:
@@ -127,6 +138,8 @@ class StoredUsers:
     rewrites: dict[str, list[dict[str, object]]] = dataclass_field(default_factory=dict)
     collisions: list[KeyCollision] = dataclass_field(default_factory=list)
     unreadable: list[UnreadableValue] = dataclass_field(default_factory=list)
+    kept: list[UnreadableValue] = dataclass_field(default_factory=list)
+    """Values today's rules refuse, read and served as stored: no obstacle, but worth a rename."""
 
     def refuse(self, doing: str) -> None:
         """Raise :class:`KeyCollisions` for ``doing`` if anything stops it."""
@@ -164,8 +177,14 @@ def scan(connection: Connection, fields: Sequence[UserField] = USER_FIELDS) -> S
                 try:
                     read = each.kind(value)
                 except InvalidValue as error:
-                    found.unreadable.append(UnreadableValue(row_id, each.name, value, str(error)))
-                    continue
+                    try:
+                        read = each.kind.read(value)
+                    except InvalidValue:
+                        found.unreadable.append(
+                            UnreadableValue(row_id, each.name, value, str(error))
+                        )
+                        continue
+                    found.kept.append(UnreadableValue(row_id, each.name, value, str(error)))
                 if isinstance(read, UniqueText):
                     holders[each.name][read.key].append((row_id, value))
                     if each.name in old_keys and read.key != old_keys[each.name]:
@@ -194,10 +213,11 @@ def _existing_columns(connection: Connection) -> set[str]:
 
 @dataclass(frozen=True, slots=True)
 class Rekeyed:
-    """What :func:`rekey` did: users read, and keys rewritten by field."""
+    """What :func:`rekey` did: users read, keys rewritten by field, values kept as stored."""
 
     users: int
     changed: dict[str, int]
+    kept: tuple[UnreadableValue, ...] = ()
 
 
 def rekey(connection: Connection) -> Rekeyed:
@@ -218,4 +238,5 @@ def rekey(connection: Connection) -> Rekeyed:
                 .values({key_column(name): bindparam("new_key")}),
                 rewrites[start : start + REKEY_BATCH_SIZE],
             )
-    return Rekeyed(found.count, {name: len(rewrites) for name, rewrites in found.rewrites.items()})
+    changed = {name: len(rewrites) for name, rewrites in found.rewrites.items()}
+    return Rekeyed(found.count, changed, tuple(found.kept))

@@ -18,7 +18,7 @@ _UNIQUE: frozenset[str] = frozenset(field.name for field in USER_FIELDS if field
 def user_from_row(row: Mapping[Any, Any]) -> User:
     """The user in a row of :data:`~user_postgres.statements.USER_COLUMNS`, read by name."""
     values: dict[str, Any] = {
-        field.name: None if (text := row[field.name]) is None else field.kind(text)
+        field.name: None if (text := row[field.name]) is None else field.kind.read(text)
         for field in USER_FIELDS
     }
     return User(

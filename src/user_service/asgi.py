@@ -25,7 +25,9 @@ def create_application(container: Container | None = None) -> Starlette:
     moment the process gets SIGTERM, ``/readyz`` answers 503. Telemetry (metrics at
     ``/metrics``, the access log, traces) is on as the settings and ``OTEL_*`` variables say.
     Expired idempotency keys are purged in the background (:mod:`user_service.purge`). With
-    ``auth_jwks`` set, the ``/users`` operations need a bearer token (:mod:`user_service.jwks`).
+    ``auth_jwks`` set, the ``/users`` operations need a bearer token (:mod:`user_service.jwks`);
+    with ``rate_limit_enabled``, each client has a budget of them (:mod:`user_http.rate_limit`);
+    with ``cors_allow_origins``, browser pages of those origins may call them.
     """
     container = Container() if container is None else container
     service = container.user_service()
@@ -53,7 +55,9 @@ def create_application(container: Container | None = None) -> Starlette:
         readiness=container.readiness(),
         shutdown=shutdown,
         lifespan=lifespan,
-        middleware=telemetry.middleware(),
+        # Telemetry outermost, so that it also sees the preflights CORS answers itself.
+        middleware=[*telemetry.middleware(), *container.cors()],
         metrics=telemetry.metrics,
         verifier=container.token_verifier(),
+        rate_limits=container.rate_limits(),
     )

@@ -63,8 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     down.set_defaults(run=_migrate_down)
     rekey = steps.add_parser(
         "rekey",
-        help="recompute every case-insensitive key by the service's rule; change nothing and "
-        "list every collision if two users would share one",
+        help="recompute every name and email key by the service's identity rule; change "
+        "nothing and list every collision if two users would share one",
     )
     rekey.set_defaults(run=_migrate_rekey)
     current = steps.add_parser("current", help="print the revision the database is at")
@@ -120,6 +120,7 @@ def _serve(arguments: argparse.Namespace) -> None:
                 ),
             ),
             timeout_keep_alive=math.ceil(settings.http_keep_alive_seconds),
+            forwarded_allow_ips=settings.forwarded_allow_ips,
             timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
             timeout_worker_healthcheck=_WORKER_HEALTHCHECK_SECONDS,
             server_header=False,
@@ -187,6 +188,13 @@ def _migrate_rekey(_: argparse.Namespace) -> None:
             raise SystemExit(str(collisions)) from None
     rewritten = ", ".join(f"{count} {field} keys" for field, count in done.changed.items())
     print(f"{done.users} users read; rewritten: {rewritten}")
+    if done.kept:
+        print(
+            f"{len(done.kept)} stored values break today's rules, served as stored (ask their "
+            f"users to choose others):"
+        )
+        for value in done.kept:
+            print(f"  {value.describe()}")
 
 
 def _migrate_current(_: argparse.Namespace) -> None:

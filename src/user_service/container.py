@@ -9,18 +9,34 @@ with one that keeps spans in memory) before the application is built.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Final
 
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 
 from user_core import SystemClock, UserService
-from user_http import ShutdownSignal
+from user_http import RateLimits, ShutdownSignal
+from user_http.request_id import REQUEST_ID_HEADER
 from user_postgres import EngineOptions, PostgresUserRepository, create_engine, migrate
 from user_service.jwks import verifier_from_settings
 from user_service.readiness import DatabaseReadiness
 from user_service.settings import Settings
 from user_service.telemetry import Telemetry, service_version
 from user_service.telemetry.tracing import tracer_provider_from_environment
+
+CORS_METHODS: Final = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CORS_EXPOSED_HEADERS: Final = (
+    "ETag",
+    "Location",
+    "Link",
+    "Retry-After",
+    "RateLimit",
+    "RateLimit-Policy",
+    REQUEST_ID_HEADER,
+)
+"""Response headers a browser page may read besides the CORS-safelisted ones."""
 
 
 def engine_options(settings: Settings) -> EngineOptions:
@@ -35,6 +51,33 @@ def engine_options(settings: Settings) -> EngineOptions:
         application_name=settings.application_name,
         pgbouncer_transaction_mode=settings.pgbouncer_transaction_mode,
     )
+
+
+def rate_limits(settings: Settings) -> RateLimits | None:
+    """The clients' budgets, when the settings turn rate limiting on."""
+    if not settings.rate_limit_enabled:
+        return None
+    return RateLimits(
+        reads=settings.rate_limit_reads,
+        writes=settings.rate_limit_writes,
+        window_seconds=settings.rate_limit_window_seconds,
+    )
+
+
+def cors_middleware(settings: Settings) -> list[Middleware]:
+    """Starlette's CORS middleware for the allowed origins; none when no origin is allowed."""
+    if not settings.cors_allow_origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allow_origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=[*settings.cors_allow_headers, REQUEST_ID_HEADER],
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=settings.cors_max_age_seconds,
+        )
+    ]
 
 
 def database_url(settings: Settings) -> str:
@@ -103,4 +146,7 @@ class Container(containers.DeclarativeContainer):
     readiness = providers.Singleton(DatabaseReadiness, engine=engine)
     # None (authentication off) unless settings.auth_jwks names a JWKS.
     token_verifier = providers.Singleton(verifier_from_settings, settings)
+    # None (rate limiting off) unless settings.rate_limit_enabled.
+    rate_limits = providers.Singleton(rate_limits, settings)
+    cors = providers.Singleton(cors_middleware, settings)
     shutdown = providers.Singleton(ShutdownSignal)

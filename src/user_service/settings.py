@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import urllib.parse
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from user_http.rate_limit import MAX_WINDOW_SECONDS
+from user_http.schemas import MAX_HEAD_BYTES
 
 
 def _default_data_dir() -> Path:
@@ -76,8 +79,10 @@ class Settings(BaseSettings):
     )
 
     http_max_head_bytes: int = Field(
-        default=64 * 1024,
+        default=MAX_HEAD_BYTES,
         ge=1024,
+        # At most what the API's document promises of any header or query value.
+        le=MAX_HEAD_BYTES,
         description="Request line and header fields of one request, in bytes; more is 431.",
     )
     http_max_headers: int = Field(
@@ -140,6 +145,41 @@ class Settings(BaseSettings):
         default=20.0, ge=0, description="How long in-flight requests may finish after SIGTERM."
     )
 
+    rate_limit_enabled: bool = Field(
+        default=False,
+        description="Give each client (the token's subject, else its address) a budget of "
+        "/users requests per window, per process: over it, 429 with Retry-After.",
+    )
+    rate_limit_reads: int = Field(
+        default=600, ge=1, description="GET requests per client and window."
+    )
+    rate_limit_writes: int = Field(
+        default=60, ge=1, description="POST, PUT, PATCH and DELETE requests per client and window."
+    )
+    rate_limit_window_seconds: int = Field(
+        default=60, ge=1, le=MAX_WINDOW_SECONDS, description="The budgets' window."
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed "
+        "(comma-separated addresses or networks, * for any): the client's address, which rate "
+        "limiting and the access log use, is then the one they forwarded.",
+    )
+    cors_allow_origins: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Origins whose browser pages may call the API, comma-separated "
+        "(https://app.example,https://admin.example); empty: CORS off, browsers refuse "
+        "cross-origin reads.",
+    )
+    cors_allow_headers: Annotated[list[str], NoDecode] = Field(
+        default=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key"],
+        description="Request headers those pages may send, comma-separated (X-Request-ID is "
+        "always allowed).",
+    )
+    cors_max_age_seconds: int = Field(
+        default=600, ge=0, description="How long browsers may keep a preflight's answer."
+    )
+
     auth_jwks: str | None = Field(
         default=None,
         description="Turns bearer-token authentication on: a JWKS file path or https:// URL "
@@ -152,6 +192,13 @@ class Settings(BaseSettings):
     auth_issuer: str | None = Field(
         default=None, description="The `iss` that accepted tokens must carry; unset: any."
     )
+
+    @field_validator("cors_allow_origins", "cors_allow_headers", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("auth_jwks")
     @classmethod

@@ -127,7 +127,27 @@ def test_configuration_comes_from_the_config_map(defaults: Rendered) -> None:
         "USER_SERVICE_HTTP_MAX_HEADERS": "100",
         "USER_SERVICE_HTTP_HEAD_TIMEOUT_SECONDS": "10",
         "USER_SERVICE_HTTP_KEEP_ALIVE_SECONDS": "5",
+        "USER_SERVICE_RATE_LIMIT_ENABLED": "false",
+        "USER_SERVICE_RATE_LIMIT_READS": "600",
+        "USER_SERVICE_RATE_LIMIT_WRITES": "60",
+        "USER_SERVICE_RATE_LIMIT_WINDOW_SECONDS": "60",
+        "USER_SERVICE_FORWARDED_ALLOW_IPS": "127.0.0.1",
     }
+
+
+def test_rate_limiting_and_cors_reach_the_pods_when_set() -> None:
+    rendered = render(
+        sets=[
+            "config.rateLimit.enabled=true",
+            "config.rateLimit.writes=10",
+            "config.cors.allowOrigins={https://app.example,https://admin.example}",
+        ]
+    )
+    data = rendered.one("ConfigMap", "user-service")["data"]
+    assert data["USER_SERVICE_RATE_LIMIT_ENABLED"] == "true"
+    assert data["USER_SERVICE_RATE_LIMIT_WRITES"] == "10"
+    assert data["USER_SERVICE_CORS_ALLOW_ORIGINS"] == "https://app.example,https://admin.example"
+    assert data["USER_SERVICE_CORS_MAX_AGE_SECONDS"] == "600"
 
 
 def test_authentication_settings_reach_the_pods_when_a_jwks_is_set() -> None:

@@ -30,6 +30,24 @@ from user_core.model import (
 # name may hold. Control, format, surrogate, private-use and unassigned characters are excluded.
 _NAME_CHARACTERS = st.characters(categories=["L", "M", "N", "P", "S", "Zs"])
 
+# A name is in one script (user_core.identity): the letters of one script at a time, with the
+# digits, punctuation, symbols and spaces that go with any (Common), non-ASCII spaces included.
+_SCRIPT_LETTERS = [
+    st.characters(min_codepoint=0x41, max_codepoint=0x24F, categories=["Lu", "Ll"]),  # Latin
+    st.characters(min_codepoint=0x386, max_codepoint=0x3CE, categories=["Lu", "Ll"]),  # Greek
+    st.characters(min_codepoint=0x400, max_codepoint=0x4FF, categories=["Lu", "Ll"]),  # Cyrillic
+    st.characters(min_codepoint=0x5D0, max_codepoint=0x5EA),  # Hebrew
+    st.characters(min_codepoint=0x620, max_codepoint=0x64A, categories=["Lo"]),  # Arabic
+    st.characters(min_codepoint=0x905, max_codepoint=0x939),  # Devanagari
+    st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3),  # Hangul syllables
+    # Japanese: Hiragana, Katakana and Han (and Latin, which one script with them may hold).
+    st.characters(min_codepoint=0x3041, max_codepoint=0x3096)
+    | st.characters(min_codepoint=0x30A1, max_codepoint=0x30FA)
+    | st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
+    | st.sampled_from(string.ascii_letters),
+]
+_COMMON_CHARACTERS = st.sampled_from(string.digits + string.punctuation + "  \u00a0\u3000😀€·")
+
 
 def _is_valid(kind: type[TextValue], raw: str) -> bool:
     try:
@@ -40,10 +58,18 @@ def _is_valid(kind: type[TextValue], raw: str) -> bool:
 
 
 def raw_names() -> st.SearchStrategy[str]:
-    """Any text that is a valid name once normalised (Unicode included, surrounding spaces too)."""
-    return st.text(_NAME_CHARACTERS, min_size=1, max_size=UserName.MAX_LENGTH).filter(
-        lambda raw: _is_valid(UserName, raw)
+    """Any text that is a valid name once normalised (Unicode included, surrounding spaces too).
+
+    Names in one script (with digits, punctuation, symbols and spaces of any kind), and short
+    ones of any characters a name may hold.
+    """
+    one_script = st.sampled_from(_SCRIPT_LETTERS).flatmap(
+        lambda letters: st.text(
+            letters | _COMMON_CHARACTERS, min_size=1, max_size=UserName.MAX_LENGTH
+        )
     )
+    short = st.text(_NAME_CHARACTERS, min_size=1, max_size=3)
+    return (one_script | short).filter(lambda raw: _is_valid(UserName, raw))
 
 
 def names() -> st.SearchStrategy[UserName]:
@@ -60,10 +86,21 @@ def _random_case(text: str) -> st.SearchStrategy[str]:
     )
 
 
+# What a person reads as the same name: full-width letters, and spaces of other kinds or more.
+_LOOK_ALIKE = {" ": ["\u00a0", "\u3000", "  "], **{c: [chr(ord(c) + 0xFEE0)] for c in "abeo"}}
+
+
+def _look_alike(text: str) -> st.SearchStrategy[str]:
+    alike = [st.sampled_from([char, *_LOOK_ALIKE.get(char, [])]) for char in text]
+    return st.tuples(*alike).map("".join)
+
+
 def colliding_names() -> st.SearchStrategy[UserName]:
-    """Names from a small pool in random letter case, so that duplicates are frequent."""
-    pool = st.sampled_from(["alice", "bob", "zoë", "straße", "ǆemal", "łukasz", "σίσυφος"])
-    return pool.flatmap(_random_case).map(UserName)
+    """Names from a small pool in random letter case, width and spacing: duplicates are frequent."""
+    pool = st.sampled_from(
+        ["alice", "bob", "zoë", "straße", "ǆemal", "łukasz", "σίσυφος", "jane doe"]
+    )
+    return pool.flatmap(_random_case).flatmap(_look_alike).map(UserName)
 
 
 _LOCAL_CHARACTERS = string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-"
@@ -88,7 +125,17 @@ def emails() -> st.SearchStrategy[EmailAddress]:
 
 def colliding_emails() -> st.SearchStrategy[EmailAddress]:
     """Addresses from a small pool in random letter case, so that duplicates are frequent."""
-    pool = st.sampled_from(["ann@example.com", "bo@example.org", "Ünal@beispiel.de"])
+    pool = st.sampled_from(
+        [
+            "ann@example.com",
+            "bo@example.org",
+            "Ünal@beispiel.de",
+            # One mailbox, its domain as a U-label, an A-label, and with an ideographic dot.
+            "jo@bücher.de",
+            "jo@xn--bcher-kva.de",
+            "jo@bücher\u3002de",
+        ]
+    )
     return pool.flatmap(_random_case).map(EmailAddress)
 
 
@@ -151,13 +198,18 @@ def changes(
 
 
 def invalid_raw_names() -> st.SearchStrategy[str]:
-    """Names the spec rejects: blank, too long, or holding a control character."""
+    """Names the spec rejects: blank, too long, holding a control or invisible character, or
+    mixing scripts."""
     blank = st.text(" \t\n\u3000", max_size=5)
     too_long = st.text(string.ascii_letters, min_size=UserName.MAX_LENGTH + 1, max_size=300)
-    control = st.tuples(raw_names(), st.sampled_from("\x00\x07\x1b\x7f\u200b\u2028")).map(
-        lambda parts: parts[0][:50] + parts[1] + "x"
-    )
-    return st.one_of(blank, too_long, control)
+    control = st.tuples(
+        raw_names(), st.sampled_from("\x00\x07\x1b\x7f\u200b\u2028\u3164\u2800\ufe0f\u034f")
+    ).map(lambda parts: parts[0][:50] + parts[1] + "x")
+    # A Latin name with one letter of a look-alike script in it.
+    mixed = st.tuples(
+        st.text(string.ascii_lowercase, min_size=1, max_size=20), st.sampled_from("аеорсхαο")
+    ).map(lambda parts: parts[1] + parts[0])
+    return st.one_of(blank, too_long, control, mixed)
 
 
 def invalid_raw_emails() -> st.SearchStrategy[str]:

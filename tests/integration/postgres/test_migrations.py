@@ -14,8 +14,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from user_core import FieldTaken, PageRequest, UserDraft, UserName
+from user_core import EmailAddress, FieldTaken, PageRequest, UserDraft, UserName
 from user_postgres import PostgresUserRepository, create_engine, migrate
+from user_postgres.keys import KeyCollisions
 from user_postgres.tables import metadata
 
 pytestmark = pytest.mark.anyio
@@ -264,3 +265,79 @@ async def execute(url: str, statement: str) -> None:
             await connection.execute(text(statement))
     finally:
         await engine.dispose()
+
+
+async def rows(url: str, query: str) -> list[tuple[Any, ...]]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return [tuple(row) for row in await connection.execute(text(query))]
+    finally:
+        await engine.dispose()
+
+
+async def test_keys_of_stored_users_follow_the_identity_rule(blank_database_url: str) -> None:
+    url = blank_database_url
+    await migrate.upgrade(url, "0006")
+    # Keys filled in by revision 0006's trigger: lower() and NFC, as before the identity rules.
+    await execute(
+        url,
+        "INSERT INTO users (name, email, created_at) VALUES"
+        " ('ｇuest', NULL, now()), ('jane  doe', 'a@bücher.de', now()),"
+        " ('аdmin', 'y@example。com', now()), ('root' || chr(12644), NULL, now())",
+    )
+
+    await migrate.upgrade(url)
+
+    stored = await rows(url, "SELECT name, name_key, email, email_key FROM users ORDER BY id")
+    assert [(name_key, email_key) for _, name_key, _, email_key in stored] == [
+        ("guest", None),
+        ("jane doe", "a@xn--bcher-kva.de"),
+        ("аdmin", "y@example.com"),  # a mixed-script name, kept as stored
+        ("root", None),  # the Hangul filler left out of the key
+    ]
+    for name, name_key, email, email_key in stored:
+        assert name_key == UserName.read(name).key
+        assert email is None or email_key == EmailAddress.read(email).key
+    engine = create_engine(url)
+    try:
+        repository = PostgresUserRepository(engine)
+        for taken in (
+            UserDraft.parse(name="GUEST"),
+            UserDraft.parse(name="Jane Doe"),
+            UserDraft.parse(name="root"),
+            UserDraft.parse(name="other", email="A@xn--bcher-kva.de"),
+            UserDraft.parse(name="another", email="y@example.com"),
+        ):
+            with pytest.raises(FieldTaken):
+                await repository.add(taken, datetime.now(UTC))
+        page = await repository.list(PageRequest(name="аdmin"))
+        assert [user.name.value for user in page.users] == ["аdmin"]
+    finally:
+        await engine.dispose()
+
+
+async def test_users_one_identity_by_the_new_rule_stop_the_upgrade_listed_changing_nothing(
+    blank_database_url: str,
+) -> None:
+    url = blank_database_url
+    await migrate.upgrade(url, "0006")
+    await execute(
+        url,
+        "INSERT INTO users (name, email, created_at) VALUES"
+        " ('guest', NULL, now()), ('ｇuest', NULL, now()),"
+        " ('y', 'y@example.com', now()), ('z', 'Y@EXAMPLE．COM', now()), ('ok', NULL, now())",
+    )
+    before = await rows(url, "SELECT * FROM users ORDER BY id")
+
+    with pytest.raises(KeyCollisions) as refused:
+        await migrate.upgrade(url)
+
+    report = str(refused.value)
+    assert "2 groups of users share a name or an email as the service compares them" in report
+    assert report.endswith(
+        "\n  name 'guest': users [1, 2] ('guest', 'ｇuest')"
+        "\n  email 'y@example.com': users [3, 4] ('y@example.com', 'Y@EXAMPLE．COM')"
+    )
+    assert await migrate.current(url) == "0006"
+    assert await rows(url, "SELECT * FROM users ORDER BY id") == before

@@ -210,7 +210,7 @@ async def test_names_equal_ignoring_case_or_unreadable_stop_the_adoption_listed_
 
     assert refused.returncode != 0
     report = refused.stderr
-    assert "3 groups of users share a name ignoring case" in report
+    assert "3 groups of users share a name as the service compares them, ignoring case" in report
     assert "2 values break the service's rules" in report
     ids = {name: row[0] for row in await rows_of(url) for name in [row[1]]}
     assert f"user {ids['   ']}: name '   ' must not be empty" in report

@@ -155,6 +155,29 @@ def test_names_stay_unique_ignoring_case_across_both_services(
     assert client.post("/users", json={"name": "carol"}).status_code == 201
 
 
+def test_the_databases_rule_sees_width_and_spacing_as_the_service_does(
+    adopted: str, client: TestClient
+) -> None:
+    client.post("/users", json={"name": "erin doe"})
+    # NFKC and runs of spaces as one, in SQL too (revision 0007): no look-alike slips in.
+    for look_alike in ("ＥＲＩＮ doe", "erin  doe", "erin\u00a0doe"):
+        with pytest.raises(asyncpg.UniqueViolationError, match="users_name_key_unique"):
+            go(adopted, GO_INSERT, look_alike, "", NOW)
+
+
+def test_rekey_lists_the_values_kept_as_stored_though_refused_now(
+    adopted: str, client: TestClient
+) -> None:
+    go_id, *_ = go(adopted, GO_INSERT, "аdmin", "", NOW)  # Cyrillic а: refused from this API
+
+    done = user_service(adopted, "migrate", "rekey")
+
+    assert done.returncode == 0, done.stderr
+    assert f"user {go_id}: name 'аdmin' must not mix scripts" in done.stdout
+    assert client.get(f"/users/{go_id}").json()["name"] == "аdmin"
+    assert client.post("/users", json={"name": "аdmin"}).status_code == 400
+
+
 def test_rekey_reports_what_the_databases_rule_missed_then_fixes_the_keys(
     adopted: str, client: TestClient
 ) -> None:

@@ -20,9 +20,11 @@ def test_name_normalisation_is_idempotent(raw: str) -> None:
 
 
 @given(strategies.raw_names())
-def test_a_valid_name_is_stripped_nfc_and_within_limits(raw: str) -> None:
+def test_a_valid_name_is_stripped_nfkc_single_spaced_and_within_limits(raw: str) -> None:
     name = UserName(raw)
-    assert name.value == unicodedata.normalize("NFC", raw.strip())
+    assert name.value == name.value.strip()
+    assert unicodedata.is_normalized("NFKC", name.value)
+    assert "  " not in name.value
     assert UserName.MIN_LENGTH <= len(name.value) <= UserName.MAX_LENGTH
 
 
@@ -37,6 +39,8 @@ def test_invalid_names_are_rejected(raw: str) -> None:
     [
         ("  porucznik  ", "porucznik"),
         ("Zoe\u0308", "Zoë"),  # decomposed diaeresis becomes one code point (NFC)
+        ("ｇuest", "guest"),  # full-width letters are their plain ones (NFKC)
+        ("jane \u00a0 doe", "jane doe"),  # any spaces between words are one space
         ("x" * 100, "x" * 100),
         ("  " + "x" * 100 + "  ", "x" * 100),
     ],
@@ -52,7 +56,8 @@ def test_names_are_normalised(raw: str, expected: str) -> None:
         ("   ", "must not be empty"),
         ("x" * 101, "must be at most 100 characters"),
         ("a\x00b", "must not contain control or unassigned characters"),
-        ("a\u200bb", "must not contain control or unassigned characters"),
+        ("a\u2028b", "must not contain control or unassigned characters"),
+        ("a\u200bb", "must not contain invisible characters"),
     ],
 )
 def test_name_errors_say_what_is_wrong(raw: str, message: str) -> None:

@@ -80,6 +80,46 @@ def test_a_taken_name_or_email_is_409_naming_the_field(
     assert client.get("/users").json()["count"] == 1
 
 
+def test_a_look_alike_of_a_taken_name_in_another_script_is_400_saying_why(
+    client: TestClient, problem: ProblemCheck
+) -> None:
+    assert client.post("/users", json={"name": "admin"}).status_code == 201
+    body = problem(client.post("/users", json={"name": "аdmin"}), 400, "validation", "name")
+    assert body["errors"][0]["message"] == (
+        "must not mix scripts, as look-alikes do (it mixes Cyrillic and Latin)"
+    )
+    assert client.get("/users").json()["count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "field"),
+    [
+        ({"name": "guest"}, {"name": "ｇuest"}, "name"),
+        ({"name": "jane doe"}, {"name": "jane\u00a0 doe"}, "name"),
+        (
+            {"name": "a", "email": "a@bücher.de"},
+            {"name": "b", "email": "A@xn--bcher-kva.de"},
+            "email",
+        ),
+        (
+            {"name": "a", "email": "y@example.com"},
+            {"name": "b", "email": "y@example\u3002com"},
+            "email",
+        ),
+    ],
+)
+def test_a_look_alike_of_a_taken_name_or_email_is_409(
+    client: TestClient,
+    problem: ProblemCheck,
+    first: dict[str, str],
+    second: dict[str, str],
+    field: str,
+) -> None:
+    assert client.post("/users", json=first).status_code == 201
+    problem(client.post("/users", json=second), 409, "field-taken", field)
+    assert client.get("/users", params={field: second[field]}).json()["count"] == 1
+
+
 def test_every_bad_field_is_listed_at_once(client: TestClient, problem: ProblemCheck) -> None:
     response = client.post(
         "/users", json={"name": 42, "email": "not an address", "other": "x" * 1001, "age": 3}

@@ -12,11 +12,15 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, validate
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from user_core import UserService
+from user_core.testing import FixedClock, InMemoryUserRepository
+from user_http import RateLimits, create_app
 from user_http.conditional import ENTITY_TAGS_PATTERN
 from user_http.docs_viewer import ASSETS_PATH
 from user_http.errors import PROBLEM_TYPES
 from user_http.operations import ApiRoute
 from user_http.query import LIST_PARAMETERS
+from user_http.schemas import MAX_BODY_BYTES, MAX_HEAD_BYTES
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -112,8 +116,13 @@ def test_every_status_an_operation_answers_is_documented(
     assert set(_operations(document)[operation_id]["responses"]) == statuses
 
 
-def test_every_problem_type_has_a_problem_response(document: dict[str, Any]) -> None:
-    responses = document["components"]["responses"]
+def test_every_problem_type_has_a_problem_response() -> None:
+    # 429 only where rate limiting can answer it: in the document of a rate-limited service.
+    limited = create_app(
+        UserService(InMemoryUserRepository(), FixedClock()), rate_limits=RateLimits()
+    )
+    with TestClient(limited) as client:
+        responses = client.get("/openapi.json").json()["components"]["responses"]
     for kind in PROBLEM_TYPES:
         response = responses[f"Problem{kind.status}"]
         schema = response["content"]["application/problem+json"]["schema"]
@@ -136,7 +145,8 @@ def test_response_headers_are_documented(
     document: dict[str, Any], operation_id: str, status: str, headers: set[str]
 ) -> None:
     response = _operations(document)[operation_id]["responses"][status]
-    assert set(response["headers"]) == headers
+    # Every response may carry the CORS origin, when CORS is configured.
+    assert set(response["headers"]) == headers | {"Access-Control-Allow-Origin"}
 
 
 def test_parameters_are_documented(document: dict[str, Any]) -> None:
@@ -197,10 +207,11 @@ def test_field_limits_come_from_the_core(document: dict[str, Any]) -> None:
     properties = document["components"]["schemas"]["UserResource"]["properties"]
     assert (properties["name"]["minLength"], properties["name"]["maxLength"]) == (1, 100)
     assert properties["email"]["anyOf"][0]["maxLength"] == 254
-    # Found by schemathesis: what a client sends may be longer, the limit applies once stripped.
+    # Found by schemathesis: what a client sends may be longer, the limit applies once stripped;
+    # only the body's limit bounds it.
     given = document["components"]["schemas"]["UserInput"]["properties"]
-    assert (given["name"]["minLength"], "maxLength" in given["name"]) == (1, False)
-    assert "maxLength" not in given["email"]["anyOf"][0]
+    assert (given["name"]["minLength"], given["name"]["maxLength"]) == (1, MAX_BODY_BYTES)
+    assert given["email"]["anyOf"][0]["maxLength"] == MAX_BODY_BYTES
     assert document["components"]["schemas"]["UserInput"]["additionalProperties"] is False
 
 
@@ -208,7 +219,7 @@ def test_header_parameters_document_what_is_accepted(document: dict[str, Any]) -
     # Found by schemathesis: any X-Request-ID is accepted (an insane one is replaced), and an
     # If-Match that is no entity-tag list is refused, so the document says both.
     parameters = document["components"]["parameters"]
-    assert parameters["RequestId"]["schema"] == {"type": "string"}
+    assert parameters["RequestId"]["schema"] == {"type": "string", "maxLength": MAX_HEAD_BYTES}
     assert parameters["IfMatch"]["schema"]["pattern"] == ENTITY_TAGS_PATTERN
 
 

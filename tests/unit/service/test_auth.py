@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 
 from user_core import UserService
 from user_core.testing import FixedClock, InMemoryUserRepository
-from user_http import create_app
+from user_http import RateLimits, create_app
 from user_service.jwks import MAX_NUMERIC_DATE, JwksVerifier, verifier_from_settings
 from user_service.settings import Settings
 
@@ -338,3 +338,25 @@ def test_why_a_token_is_refused_is_said_without_library_internals(
     assert detail == "The bearer token is not valid: it is not a well-formed JWT."
     for internal in ("sys.", "codec", "utf-8", "<class", "Invalid payload", "digits"):
         assert internal not in detail
+
+
+def test_with_authentication_the_budget_follows_the_tokens_subject(
+    jwks: dict[str, Any], rsa_key: rsa.RSAPrivateKey
+) -> None:
+    service = UserService(InMemoryUserRepository(), FixedClock())
+    verifier = JwksVerifier(jwks, audience=AUDIENCE, issuer=ISSUER)
+    app = create_app(service, verifier=verifier, rate_limits=RateLimits(reads=2, writes=1))
+    alice, bob = bearer(token(rsa_key, sub="alice")), bearer(token(rsa_key, sub="bob"))
+    with (
+        TestClient(app, client=("192.0.2.1", 1)) as here,
+        TestClient(app, client=("198.51.100.7", 2)) as there,
+    ):
+        assert [here.get("/users", headers=alice).status_code for _ in range(2)] == [200, 200]
+        # The same subject from another address: the same budget, spent.
+        assert there.get("/users", headers=alice).status_code == 429
+        # Another subject from the first address: a budget of its own.
+        assert here.get("/users", headers=bob).status_code == 200
+        # Refused by authentication: not counted, and told nothing of a budget.
+        refused = here.get("/users")
+        assert refused.status_code == 401
+        assert "ratelimit" not in refused.headers
