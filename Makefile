@@ -51,11 +51,15 @@ fmt: install ## Format and auto-fix
 unit: install ## Unit tests only (no database)
 	$(BIN)/pytest tests/unit
 
+.PHONY: prerequisites
+prerequisites: ## Check what `make test` needs beyond Python; one line says what is missing
+	scripts/check-test-prerequisites.sh
+
 # The whole suite needs a Docker engine: the image is built and run, Compose brought up, and the
 # integration tests run once on testcontainers' PostgreSQL (when Docker answers and no
 # USER_SERVICE_TEST_DATABASE_URL is set) and once more on the embedded server.
 .PHONY: test
-test: lint tools base-images ## The whole suite: lint, types, unit, integration, e2e, image, Compose and deployment checks
+test: prerequisites lint tools base-images ## The whole suite: lint, types, unit, integration, e2e, image, Compose and deployment checks
 	$(BIN)/pytest
 	USER_SERVICE_TEST_POSTGRES=embedded $(BIN)/pytest tests/integration
 
