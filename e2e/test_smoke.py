@@ -19,6 +19,10 @@ def test_the_openapi_document_and_the_docs_page_are_served(api: httpx.Client) ->
     page = api.get("/docs")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    # The viewer's files travel in the installed package (and so in the image).
+    for name in ("swagger-ui-bundle.js", "swagger-ui.css", "swagger-init.js"):
+        assert api.get(f"/docs/assets/{name}").status_code == 200, name
 
 
 def test_patch_and_conditional_requests(api: httpx.Client) -> None:

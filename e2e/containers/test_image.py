@@ -71,6 +71,9 @@ def test_serves_the_probes_and_the_api_against_postgresql(service: Container) ->
         fetched = api.get(created.headers["location"])
         assert fetched.json() == created.json()
         assert "user_service_http_requests_total" in api.get("/metrics").text
+        # The API page's viewer and boot script travel in the image (package data).
+        for name in ("swagger-ui-bundle.js", "swagger-init.js"):
+            assert api.get(f"/docs/assets/{name}").status_code == 200, name
 
 
 def test_health_check_turns_healthy(service: Container) -> None:

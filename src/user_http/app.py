@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import Route
 from starlette.types import Lifespan
 
 from user_core import UserService
@@ -17,11 +18,10 @@ from user_http.docs import DocsEndpoints
 from user_http.errors import exception_handlers
 from user_http.metrics_endpoint import MetricsEndpoint, MetricsExposition
 from user_http.openapi import openapi_document
-from user_http.operations import ApiRoute
 from user_http.probes import ProbeEndpoints, ReadinessProbe, ShutdownSignal
 from user_http.rate_limit import RateLimits, limit
 from user_http.request_id import RequestIdMiddleware
-from user_http.routes import route_table
+from user_http.routes import route_table, viewer_routes
 from user_http.users import UserEndpoints
 
 _METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -49,31 +49,33 @@ def create_app(
     runs before routing, and from the response's start on ``scope["route"]`` holds the matched
     route (absent when none matched). ``metrics``, when given, is served at ``/metrics``.
     ``verifier``, when given, turns bearer-token authentication on for the ``/users``
-    operations (see :mod:`user_http.auth`); probes, metrics and the documentation stay open.
+    operations (see :mod:`user_http.auth`); probes, metrics and the documentation (the API page
+    and its files too) stay open.
     ``rate_limits``, when given, gives each client a budget of those operations (see
     :mod:`user_http.rate_limit`). ``title`` and ``version`` describe the API in ``/openapi.json``.
     """
     shutdown = ShutdownSignal() if shutdown is None else shutdown
     docs = DocsEndpoints()
-    routes = route_table(
+    api_routes = route_table(
         UserEndpoints(service),
         ProbeEndpoints(readiness, shutdown),
         docs,
         None if metrics is None else MetricsEndpoint(metrics),
     )
     if rate_limits is not None:
-        limit(routes, rate_limits)  # inside the guard: it counts authenticated callers
+        limit(api_routes, rate_limits)  # inside the guard: it counts authenticated callers
     if verifier is not None:
-        protect(routes, verifier)
+        protect(api_routes, verifier)
     docs.publish(
         openapi_document(
-            routes,
+            api_routes,
             title=title,
             version=version or _package_version(),
             secured=verifier is not None,
             rate_limited=rate_limits is not None,
         )
     )
+    routes = [*api_routes, *viewer_routes(docs)]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(RequestIdMiddleware), *middleware],
@@ -85,7 +87,7 @@ def create_app(
     return app
 
 
-def allowed_methods(routes: Iterable[ApiRoute]) -> dict[str, str]:
+def allowed_methods(routes: Iterable[Route]) -> dict[str, str]:
     """Each path's ``Allow`` header value: every method its routes serve, HEAD with GET."""
     methods: dict[str, set[str]] = {}
     for route in routes:

@@ -57,6 +57,14 @@ def _skip_separators(header: str, position: int) -> int:
 
 def none_match(header: str | None, version: int) -> bool:
     """Whether ``If-None-Match: header`` matches this version (weak comparison): ``304``."""
+    return none_match_tag(header, str(version))
+
+
+def none_match_tag(header: str | None, current: str) -> bool:
+    """Whether ``If-None-Match: header`` matches the tag whose opaque part is ``current``.
+
+    The weak comparison, as for :func:`none_match`; for representations that are not a user's.
+    """
     if header is None:
         return False
     tags = parse_entity_tags(header)
@@ -64,7 +72,6 @@ def none_match(header: str | None, version: int) -> bool:
         return False
     if tags == ANY:
         return True
-    current = str(version)
     return any(opaque == current for _, opaque in tags)
 
 

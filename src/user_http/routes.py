@@ -1,12 +1,19 @@
-"""The route table: every path, method and endpoint, each with the operation it documents."""
+"""The route table: every path, method and endpoint, each with the operation it documents.
+
+Besides it, :func:`viewer_routes` serves the files of the API page, which are no operation of
+the API and so are not in its document.
+"""
 
 from __future__ import annotations
 
 from typing import Final
 
+from starlette.routing import Route
+
 from user_http.auth import READ_SCOPE, WRITE_SCOPE
 from user_http.body import MERGE_PATCH_MEDIA_TYPES
 from user_http.docs import DocsEndpoints
+from user_http.docs_viewer import ASSETS_PATH
 from user_http.metrics_endpoint import MetricsEndpoint
 from user_http.operations import ApiRoute, Link, Operation, Reply
 from user_http.probes import ProbeEndpoints
@@ -199,7 +206,8 @@ def route_table(
             Operation(
                 "getDocs",
                 "API page",
-                "This document as a page for people.",
+                "This document in Swagger UI, served by the service itself: every operation "
+                "can be sent from the page.",
                 DOCUMENTATION,
                 {
                     200: Reply(
@@ -209,6 +217,11 @@ def route_table(
             ),
         ),
     ]
+
+
+def viewer_routes(docs: DocsEndpoints) -> list[Route]:
+    """The files the API page loads: one route, so one route label whatever the name asked."""
+    return [Route(f"{ASSETS_PATH}/{{name}}", docs.asset, methods=["GET"], name="docsAsset")]
 
 
 def _metrics_route(metrics: MetricsEndpoint) -> ApiRoute:

@@ -87,6 +87,12 @@ def test_migrations_ship_in_the_installed_package(built: BuiltEnvironment) -> No
     assert shipped["head"] == _source_head()
 
 
+def test_the_api_page_s_files_ship_in_the_installed_packages(built: BuiltEnvironment) -> None:
+    found = json.loads(built.run("-c", _DESCRIBE_DOCS_ASSETS))
+    assert set(found) == {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-init.js"}
+    assert all(path.startswith(str(built.path)) for path in found.values()), found
+
+
 def test_the_image_command_is_installed(built: BuiltEnvironment) -> None:
     result = subprocess.run(
         [str(built.path / "bin" / "user-service"), "--help"],
@@ -194,6 +200,12 @@ print(json.dumps(sorted(
     (each.metadata["Name"].lower().replace("_", "-"), each.version)
     for each in importlib.metadata.distributions()
 )))
+"""
+
+_DESCRIBE_DOCS_ASSETS = """
+import json
+from user_http.docs_viewer import ASSETS
+print(json.dumps({name: str(asset.path) for name, asset in ASSETS.items() if asset.path.is_file()}))
 """
 
 _DESCRIBE_MIGRATIONS = """

@@ -47,6 +47,8 @@ def test_a_missing_request_id_is_a_fresh_uuid4_for_each_request(client: TestClie
         ("POST", "/users"),
         ("GET", "/openapi.json"),
         ("GET", "/docs"),
+        ("GET", "/docs/assets/swagger-init.js"),
+        ("GET", "/docs/assets/nothing.js"),
         ("GET", "/readyz"),
     ],
 )

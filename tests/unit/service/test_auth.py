@@ -217,7 +217,17 @@ def test_a_token_without_the_read_scope_cannot_read(
     assert client.post("/users", json={"name": "ada"}, headers=writer).status_code == 201
 
 
-@pytest.mark.parametrize("path", ["/livez", "/readyz", "/openapi.json", "/docs"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/livez",
+        "/readyz",
+        "/openapi.json",
+        "/docs",
+        "/docs/assets/swagger-ui-bundle.js",
+        "/docs/assets/swagger-init.js",
+    ],
+)
 def test_probes_and_documentation_stay_open(client: TestClient, path: str) -> None:
     assert client.get(path).status_code == 200
 

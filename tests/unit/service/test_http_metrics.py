@@ -54,6 +54,23 @@ def test_unmatched_paths_and_unknown_methods_keep_the_labels_bounded(client: Tes
     assert samples[REQUESTS, labels(method="PATCH", route="/users", status="405")] == 1
 
 
+def test_the_api_page_s_files_share_one_route_label(client: TestClient) -> None:
+    client.get("/docs")
+    client.get("/docs/assets/swagger-ui.css")
+    client.get("/docs/assets/swagger-init.js")
+    client.get("/docs/assets/no-such-file.js")
+    client.get("/docs/assets/another-one.js")
+
+    samples = scrape(client)
+
+    assets = "/docs/assets/{name}"
+    assert samples[REQUESTS, labels(method="GET", route="/docs", status="200")] == 1
+    assert samples[REQUESTS, labels(method="GET", route=assets, status="200")] == 2
+    assert samples[REQUESTS, labels(method="GET", route=assets, status="404")] == 2
+    routes = {dict(label_set)["route"] for name, label_set in samples if name == REQUESTS}
+    assert {route for route in routes if route.startswith("/docs")} == {"/docs", assets}
+
+
 def test_durations_fall_in_the_agreed_buckets(client: TestClient) -> None:
     client.get("/livez")
 
