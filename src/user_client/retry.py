@@ -4,14 +4,17 @@ Retried, at most ``RetryPolicy.attempts`` times in all, with "full jitter" expon
 
 - reads (``get``, ``list``) and creations (``create``, ``create_once``, which always carry an
   ``Idempotency-Key``, so the server answers a repeat with the first response), on any transport
-  error (connection refused, reset or dropped, timeouts) and on ``503`` with ``Retry-After``;
+  error (connection refused, reset or dropped, timeouts) and on ``503`` or ``429`` with
+  ``Retry-After``;
 - writes that are not safe to repeat (``replace``, ``patch``, ``delete``: each success bumps the
   version, a repeated ``delete`` would answer ``404``), only when the request cannot have reached
-  the service (no connection, no pooled connection in time) and on ``503`` with
-  ``Retry-After`` (the service answers ``503`` having changed nothing).
+  the service (no connection, no pooled connection in time) and on ``503`` or ``429`` with
+  ``Retry-After`` (the service answers both having changed nothing: unavailable, or the client
+  over its rate limit).
 
-Nothing else is retried: a ``4xx`` is an answer, and a ``503`` without ``Retry-After`` or asking for
-a longer wait than ``max_delay`` is reported at once.
+Nothing else is retried: a ``4xx`` is an answer, and a ``503`` or ``429`` without ``Retry-After``
+or asking for a longer wait than ``max_delay`` is reported at once (a ``429`` as
+:class:`~user_client.errors.UnexpectedResponse` with its status).
 """
 
 from __future__ import annotations

@@ -47,6 +47,10 @@ IDEMPOTENCY_KEY_HEADER: Final = "Idempotency-Key"
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+_RETRIED_STATUSES: Final = frozenset({429, 503})
+"""Answers that changed nothing and say when to come back (``Retry-After``): retried then."""
+
+
 class RemoteUserService:
     """The user service's use-cases, called over HTTP; an async context manager.
 
@@ -249,7 +253,7 @@ class RemoteUserService:
                     ) from error
             else:
                 retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-                if response.status_code != 503 or retry_after is None:  # noqa: PLR2004
+                if response.status_code not in _RETRIED_STATUSES or retry_after is None:
                     return response
                 delay = self._delay(retry, retry_after)
                 if delay is None:

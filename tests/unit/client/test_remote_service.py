@@ -462,3 +462,20 @@ def test_a_user_from_a_server_that_lacks_an_optional_field_reads_it_as_none() ->
     assert (user.id, user.name.value, user.email, user.other) == (7, "ada", None, None)
     with pytest.raises(KeyError, match="name"):
         user_of({key: value for key, value in ADA.items() if key != "name"})
+
+
+def test_over_the_rate_limit_with_retry_after_is_retried_even_for_a_write() -> None:
+    limited = problem(429, "too-many-requests", "over the budget")
+    limited.headers["Retry-After"] = "0"
+    handler, seen = answers(limited, httpx.Response(204))
+    call(handler, lambda users: users.delete(7))
+    assert len(seen) == 2
+
+
+def test_over_the_rate_limit_for_longer_than_the_client_waits_is_reported() -> None:
+    limited = problem(429, "too-many-requests", "over the budget")
+    limited.headers["Retry-After"] = "60"
+    handler, seen = answers(limited)
+    with pytest.raises(UnexpectedResponse) as raised:
+        call(handler, lambda users: users.get(7))
+    assert (raised.value.status, len(seen)) == (429, 1)
