@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -183,6 +184,40 @@ def _watch_readiness(base_url: str, started: float, stop: threading.Event) -> li
     return probes
 
 
+@dataclass
+class LoadRun:
+    """A steady load of creates with ``/readyz`` watched: what :func:`_steady_load` yields."""
+
+    started: float
+    load: Load
+    probes: list[Probe] = field(default_factory=list)
+
+    def now(self) -> float:
+        """Seconds since the load started."""
+        return time.monotonic() - self.started
+
+
+@contextmanager
+def _steady_load(base_url: str, prefix: str, limit: float) -> Iterator[LoadRun]:
+    """Creates at :data:`RATE` named ``<prefix>-<n>`` for at most ``limit`` seconds, and
+    ``/readyz`` asked every 0.1 s; both stopped, and waited for, when the block ends."""
+    run = LoadRun(time.monotonic(), Load(base_url, RATE, prefix))
+    watching = threading.Event()
+    runner = threading.Thread(target=run.load.run, args=(run.started, limit))
+    watcher = threading.Thread(
+        target=lambda: run.probes.extend(_watch_readiness(base_url, run.started, watching))
+    )
+    runner.start()
+    watcher.start()
+    try:
+        yield run
+    finally:
+        run.load.stop.set()
+        watching.set()
+        runner.join(CLIENT_TIMEOUT + 10)
+        watcher.join(CLIENT_TIMEOUT + 10)
+
+
 def _stored_names(database: ControlledPostgres, prefix: str) -> set[str]:
     rows = database.query("SELECT name FROM users WHERE name LIKE :prefix", prefix=f"{prefix}-%")
     return {str(row[0]) for row in rows}
@@ -204,35 +239,22 @@ def test_an_outage_fails_fast_and_recovers_without_losing_acknowledged_writes(
     mode: Literal["fast", "immediate"],
 ) -> None:
     prefix = f"outage-{mode}"
-    load = Load(service.base_url, RATE, prefix)
-    watching = threading.Event()
-    started = time.monotonic()
-    runner = threading.Thread(target=load.run, args=(started, BEFORE + DOWN + AFTER + 30))
-    probes: list[Probe] = []
-    watcher = threading.Thread(
-        target=lambda: probes.extend(_watch_readiness(service.base_url, started, watching))
-    )
-    runner.start()
-    watcher.start()
-    try:
-        time.sleep(BEFORE)
-        down_from = time.monotonic() - started
-        database.stop(mode)
-        down_since = time.monotonic() - started
-        time.sleep(DOWN)
-        up_from = time.monotonic() - started
-        database.start()
-        up_since = time.monotonic() - started
-        ready_at = _wait_until_ready(api, started, RECOVERY_LIMIT)
-        time.sleep(AFTER)
-    finally:
-        load.stop.set()
-        watching.set()
-        if not database.running:
+    with _steady_load(service.base_url, prefix, BEFORE + DOWN + AFTER + 30) as run:
+        try:
+            time.sleep(BEFORE)
+            down_from = run.now()
+            database.stop(mode)
+            down_since = run.now()
+            time.sleep(DOWN)
+            up_from = run.now()
             database.start()
-        runner.join(CLIENT_TIMEOUT + 10)
-        watcher.join(CLIENT_TIMEOUT + 10)
-    outcomes = load.outcomes
+            up_since = run.now()
+            ready_at = _wait_until_ready(api, run.started, RECOVERY_LIMIT)
+            time.sleep(AFTER)
+        finally:
+            if not database.running:
+                database.start()
+    outcomes, probes = run.load.outcomes, run.probes
     while_down = [
         o for o in outcomes if down_since <= o.sent_at and o.sent_at + o.seconds <= up_from
     ]
@@ -293,33 +315,20 @@ def test_a_frozen_database_is_503_within_the_services_bounds_and_recovers(
     database: ControlledPostgres, service: RunningServer, api: httpx.Client
 ) -> None:
     prefix = "frozen"
-    load = Load(service.base_url, RATE, prefix)
-    watching = threading.Event()
-    started = time.monotonic()
-    runner = threading.Thread(target=load.run, args=(started, BEFORE + FROZEN + AFTER + 30))
-    probes: list[Probe] = []
-    watcher = threading.Thread(
-        target=lambda: probes.extend(_watch_readiness(service.base_url, started, watching))
-    )
-    runner.start()
-    watcher.start()
-    try:
-        time.sleep(BEFORE)
-        frozen_from = time.monotonic() - started
-        database.freeze()
-        time.sleep(FROZEN)
-        thawed_at = time.monotonic() - started
-        database.thaw()
-        ready_at = _wait_until_ready(api, started, RECOVERY_LIMIT)
-        time.sleep(AFTER)
-    finally:
-        if database.frozen:
+    with _steady_load(service.base_url, prefix, BEFORE + FROZEN + AFTER + 30) as run:
+        try:
+            time.sleep(BEFORE)
+            frozen_from = run.now()
+            database.freeze()
+            time.sleep(FROZEN)
+            thawed_at = run.now()
             database.thaw()
-        load.stop.set()
-        watching.set()
-        runner.join(CLIENT_TIMEOUT + 10)
-        watcher.join(CLIENT_TIMEOUT + 10)
-    outcomes = load.outcomes
+            ready_at = _wait_until_ready(api, run.started, RECOVERY_LIMIT)
+            time.sleep(AFTER)
+        finally:
+            if database.frozen:
+                database.thaw()
+    outcomes, probes = run.load.outcomes, run.probes
     # Sent once every pooled connection had met the freeze (each waits at most the command
     # timeout) and answered before the thaw: nothing but 503 is possible for these.
     settled = frozen_from + COMMAND_TIMEOUT

@@ -23,6 +23,7 @@ here: the app reads at most its own limit of it (``413``).
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -65,6 +66,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self._limits = limits
+        self._refusals = _refusals(limits)
         self._reading_head = True
         self._head_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
@@ -87,7 +89,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             and self._head_bytes > self._limits.max_head_bytes
             and not self.transport.is_closing()
         ):
-            self._send_and_close(_head_too_large(self._limits))
+            self._send_and_close(self._refusals.head_too_large)
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn answers every parser error so; a callback of ours that refused is one of them.
@@ -106,19 +108,19 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
         if len(self.url) > self._limits.max_head_bytes:
-            self._refuse(_target_too_long(self._limits))
+            self._refuse(self._refusals.target_too_long)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         super().on_header(name, value)
         if len(self.headers) > self._limits.max_headers:
-            self._refuse(_too_many_headers(self._limits))
+            self._refuse(self._refusals.too_many_headers)
 
     def on_headers_complete(self) -> None:
         self._reading_head = False
         self._stop_head_timer()
         size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
         if size > self._limits.max_head_bytes:
-            self._refuse(_head_too_large(self._limits))
+            self._refuse(self._refusals.head_too_large)
         super().on_headers_complete()
 
     def _refuse(self, response: bytes) -> None:
@@ -144,7 +146,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if cycle is not None and not cycle.response_complete:
             self._start_head_timer()  # a pipelined head waits for the response before it
             return
-        self._send_and_close(_head_timeout(self._limits))
+        self._send_and_close(self._refusals.head_timeout)
 
     def _send_and_close(self, response: bytes) -> None:
         self._stop_head_timer()
@@ -163,29 +165,33 @@ def _problem_response(status: HTTPStatus, detail: str) -> bytes:
     return head.encode("ascii") + body
 
 
-def _head_too_large(limits: ConnectionLimits) -> bytes:
-    return _problem_response(
-        HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-        f"The request line and header fields must be at most {limits.max_head_bytes} bytes.",
-    )
+@dataclass(frozen=True, slots=True)
+class _Refusals:
+    """The responses of one set of limits, encoded once."""
+
+    head_too_large: bytes
+    target_too_long: bytes
+    too_many_headers: bytes
+    head_timeout: bytes
 
 
-def _target_too_long(limits: ConnectionLimits) -> bytes:
-    return _problem_response(
-        HTTPStatus.REQUEST_URI_TOO_LONG,
-        f"The request target must be at most {limits.max_head_bytes} bytes.",
-    )
-
-
-def _too_many_headers(limits: ConnectionLimits) -> bytes:
-    return _problem_response(
-        HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-        f"A request may have at most {limits.max_headers} header fields.",
-    )
-
-
-def _head_timeout(limits: ConnectionLimits) -> bytes:
-    return _problem_response(
-        HTTPStatus.REQUEST_TIMEOUT,
-        f"The request head must arrive within {limits.head_timeout_seconds:g} seconds.",
+@functools.cache
+def _refusals(limits: ConnectionLimits) -> _Refusals:
+    too_large = HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+    return _Refusals(
+        head_too_large=_problem_response(
+            too_large,
+            f"The request line and header fields must be at most {limits.max_head_bytes} bytes.",
+        ),
+        target_too_long=_problem_response(
+            HTTPStatus.REQUEST_URI_TOO_LONG,
+            f"The request target must be at most {limits.max_head_bytes} bytes.",
+        ),
+        too_many_headers=_problem_response(
+            too_large, f"A request may have at most {limits.max_headers} header fields."
+        ),
+        head_timeout=_problem_response(
+            HTTPStatus.REQUEST_TIMEOUT,
+            f"The request head must arrive within {limits.head_timeout_seconds:g} seconds.",
+        ),
     )
