@@ -180,7 +180,7 @@ HEADERS: Final[Mapping[str, _Json]] = {
     },
     "Retry-After": {
         "description": f"Seconds to wait before retrying ({RETRY_AFTER_SECONDS} when the service "
-        "is unavailable; until the window ends when over a rate limit).",
+        "is unavailable; until the next token when over a rate limit).",
         "schema": {**_INT32, "minimum": 0, "maximum": MAX_WINDOW_SECONDS},
         "required": True,
     },
@@ -202,12 +202,12 @@ HEADERS: Final[Mapping[str, _Json]] = {
     },
     RATE_LIMIT_HEADER: {
         "description": 'What is left of the client\'s budget, e.g. `"reads";r=599;t=60` '
-        "(`r` requests left, `t` seconds until the window ends; IETF RateLimit draft).",
+        "(`r` tokens left, `t` seconds until the bucket is full; IETF RateLimit draft).",
         "schema": {"type": "string", "maxLength": 100, "pattern": '^"[a-z]+";r=[0-9]+;t=[0-9]+$'},
     },
     RATE_LIMIT_POLICY_HEADER: {
         "description": 'The client\'s budget, e.g. `"reads";q=600;w=60` (`q` requests per '
-        "window of `w` seconds; IETF RateLimit draft).",
+        "window of `w` seconds, a token bucket refilled at that rate; IETF RateLimit draft).",
         "schema": {"type": "string", "maxLength": 100, "pattern": '^"[a-z]+";q=[0-9]+;w=[0-9]+$'},
     },
 }

@@ -157,7 +157,10 @@ class Settings(BaseSettings):
         default=60, ge=1, description="POST, PUT, PATCH and DELETE requests per client and window."
     )
     rate_limit_window_seconds: int = Field(
-        default=60, ge=1, le=MAX_WINDOW_SECONDS, description="The budgets' window."
+        default=60,
+        ge=1,
+        le=MAX_WINDOW_SECONDS,
+        description="Seconds over which a client's bucket refills its whole budget.",
     )
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
