@@ -2,7 +2,9 @@
 with helm/user-service/ci/kind-values.yaml (a CloudNativePG Cluster and Pooler), reached at its
 Service's ClusterIP (kind-up.sh routes the Service network through the node).
 
-The modules run in the order of their names: install, scenarios, upgrade, uninstall. Run by
+The modules run in the order of their names: install, scenarios, upgrade, uninstall. Extra helm
+arguments come from USER_SERVICE_CLUSTER_HELM_ARGS (the last `--timeout` wins), which is how a
+deliberately broken value is tried (the README names those tried). Run by
 `make cluster-test`, never by `make test`: without USER_SERVICE_CLUSTER_IMAGE the folder is not
 collected (e2e/conftest.py).
 """
@@ -30,6 +32,10 @@ from e2e.cluster.kube import (
     kubectl,
     kubectl_json,
 )
+
+
+ROLLOUT_SECONDS = int(os.environ.get("USER_SERVICE_CLUSTER_ROLLOUT_SECONDS", "600"))
+"""How long the install waits for each Deployment's rollout (shorter to try a broken chart)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,21 +67,32 @@ def wait_until_served(base_url: str, seconds: float = 60) -> float:
 
 @pytest.fixture(scope="session")
 def release() -> Iterator[Release]:
-    """helm install, timed; removed at the end if the uninstall test did not get to it."""
+    """helm install, timed; removed at the end, whatever happened, if the uninstall test did not
+    get to it (a failed install too, so that the next run starts clean)."""
     _, tag = image()
     start = time.monotonic()
-    helm("install", RELEASE, str(CHART), "--create-namespace", *chart_args(tag, wait=False))
-    for deployment in kubectl(
-        "get", "deployments", f"--selector={INSTANCE}", "-o=name"
-    ).stdout.split():
-        kubectl("rollout", "status", deployment, "--timeout=600s", timeout=660)
-    RESULTS.figures["install_seconds"] = round(time.monotonic() - start, 1)
-    service, base_url = _service_url()
-    RESULTS.figures["first_served_after_install_seconds"] = round(wait_until_served(base_url), 1)
-    yield Release(base_url=base_url, service=service)
-    if helm("status", RELEASE, check=False).returncode == 0:
-        helm("uninstall", RELEASE, "--wait", "--timeout=5m", check=False)
-    kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", check=False)
+    try:
+        helm("install", RELEASE, str(CHART), "--create-namespace", *chart_args(tag, wait=False))
+        for deployment in kubectl(
+            "get", "deployments", f"--selector={INSTANCE}", "-o=name"
+        ).stdout.split():
+            kubectl(
+                "rollout",
+                "status",
+                deployment,
+                f"--timeout={ROLLOUT_SECONDS}s",
+                timeout=ROLLOUT_SECONDS + 60,
+            )
+        RESULTS.figures["install_seconds"] = round(time.monotonic() - start, 1)
+        service, base_url = _service_url()
+        RESULTS.figures["first_served_after_install_seconds"] = round(
+            wait_until_served(base_url), 1
+        )
+        yield Release(base_url=base_url, service=service)
+    finally:
+        if helm("status", RELEASE, check=False).returncode == 0:
+            helm("uninstall", RELEASE, "--wait", "--timeout=5m", check=False)
+        kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", check=False)
 
 
 @pytest.fixture
