@@ -33,7 +33,6 @@ from e2e.cluster.kube import (
     kubectl_json,
 )
 
-
 ROLLOUT_SECONDS = int(os.environ.get("USER_SERVICE_CLUSTER_ROLLOUT_SECONDS", "600"))
 """How long the install waits for each Deployment's rollout (shorter to try a broken chart)."""
 
