@@ -90,7 +90,12 @@ UNAVAILABLE: Final = ProblemType(503, "unavailable", "Service unavailable", ("Re
 
 
 class HttpProblem(Exception):
-    """An error that the HTTP adapter finds itself; ``str(error)`` is the problem's detail."""
+    """An error that the HTTP adapter finds itself; ``str(error)`` is the problem's detail.
+
+    ``headers`` are the response headers this very error carries (a challenge, a wait).
+    """
+
+    headers: Mapping[str, str] | None = None
 
 
 class UnsupportedMediaType(HttpProblem):
@@ -111,6 +116,7 @@ class Unauthenticated(HttpProblem):
     def __init__(self, detail: str, challenge: str) -> None:
         super().__init__(detail)
         self.challenge = challenge
+        self.headers = {"WWW-Authenticate": challenge}
 
 
 class Forbidden(Unauthenticated):
@@ -240,10 +246,8 @@ async def _on_error(request: Request, exc: Exception) -> Response:
     if kind is None:
         raise exc  # not in the table: a bug, for the catch-all
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if kind is UNAVAILABLE else None
-    if isinstance(exc, Unauthenticated):
-        headers = {"WWW-Authenticate": exc.challenge}
-    elif isinstance(exc, TooManyRequests):
-        headers = exc.headers
+    if isinstance(exc, HttpProblem) and exc.headers is not None:
+        headers = dict(exc.headers)
     detail = _STORAGE_DETAIL if isinstance(exc, StorageUnavailable) else str(exc)
     return problem_response(request, kind, detail, _field_problems(exc), headers)
 
