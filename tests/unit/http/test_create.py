@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from starlette.types import Message
 
+from tests.unit.asgi import post_users
 from user_http import MAX_BODY_BYTES
 from user_http.schemas import UserResource
 
@@ -254,30 +254,12 @@ def test_a_body_one_byte_over_the_limit_is_413(client: TestClient, problem: Prob
 def test_a_streamed_body_is_read_no_further_than_the_limit(app: Starlette) -> None:
     chunk = b" " * 4096
     received: list[int] = []
-    sent: list[Message] = []
 
     async def receive() -> Message:  # an endless body without Content-Length
         received.append(len(chunk))
         return {"type": "http.request", "body": chunk, "more_body": True}
 
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/users",
-        "raw_path": b"/users",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json")],
-        "client": ("127.0.0.1", 1),
-        "server": ("testserver", 80),
-    }
-    asyncio.run(app(scope, receive, send))
+    sent = post_users(app, receive, [(b"content-type", b"application/json")])
     assert sent[0]["status"] == 413
     assert sum(received) == MAX_BODY_BYTES + len(chunk)  # stopped at the chunk that crossed it
 

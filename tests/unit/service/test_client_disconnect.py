@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import pytest
 from starlette.testclient import TestClient
-from starlette.types import Message
+from starlette.types import ASGIApp, Message
 
+from tests.unit.asgi import post_users
 from tests.unit.service.conftest import labels, scrape
 from user_core import UserService
 from user_http import create_app
@@ -17,36 +17,18 @@ from user_service.telemetry import Telemetry
 REQUESTS = "user_service_http_requests_total"
 
 
-def _post_then_hang_up(app: object) -> list[Message]:
+def _post_then_hang_up(app: ASGIApp) -> list[Message]:
     """``POST /users`` whose client sends half a body, then disconnects; what the app sent."""
     incoming: list[Message] = [
         {"type": "http.request", "body": b'{"name": "ha', "more_body": True},
         {"type": "http.disconnect"},
     ]
-    sent: list[Message] = []
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/users",
-        "raw_path": b"/users",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"40")],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8080),
-    }
 
     async def receive() -> Message:
         return incoming.pop(0) if incoming else {"type": "http.disconnect"}
 
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))  # type: ignore[operator]
-    return sent
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"40")]
+    return post_users(app, receive, headers)
 
 
 def test_a_client_gone_mid_body_is_recorded_as_499_without_an_error(
