@@ -16,6 +16,7 @@ from pathlib import Path
 
 from benchmarks import tls_postgres
 from benchmarks.comparison import OPERATIONS, TLS_OFF, TLS_ON, UNIX_SOCKET
+
 from e2e.load.k6 import ROOT
 
 RATE_RPM = 3000

@@ -9,18 +9,19 @@ from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import Route
-from starlette.types import Lifespan
+from starlette.types import ASGIApp, Lifespan
 
 from user_core import UserService
 from user_http.auth import TokenVerifier, protect
 from user_http.docs import DocsEndpoints
-from user_http.errors import exception_handlers
+from user_http.edge import Edge, RequestObserver
+from user_http.errors import exception_handlers, on_unexpected
 from user_http.metrics_endpoint import MetricsEndpoint, MetricsExposition
 from user_http.openapi import openapi_document
 from user_http.probes import ProbeEndpoints, ReadinessProbe, ShutdownSignal
 from user_http.rate_limit import RateLimits, limit
-from user_http.request_id import RequestIdMiddleware
 from user_http.routes import route_table, viewer_routes
 from user_http.users import UserEndpoints
 
@@ -34,6 +35,7 @@ def create_app(
     shutdown: ShutdownSignal | None = None,
     lifespan: Lifespan[Starlette] | None = None,
     middleware: Sequence[Middleware] = (),
+    observer: RequestObserver | None = None,
     metrics: MetricsExposition | None = None,
     verifier: TokenVerifier | None = None,
     rate_limits: RateLimits | None = None,
@@ -44,10 +46,12 @@ def create_app(
 
     ``readiness`` backs ``/readyz`` (always ready without one); ``shutdown`` lets the caller make
     ``/readyz`` fail before the app stops (it is set anyway when the lifespan ends). ``lifespan``
-    runs around the app's life, e.g. to open and close the database. ``middleware`` wraps every
-    request inside the request-id middleware, so it sees ``X-Request-ID`` (metrics go here); it
-    runs before routing, and from the response's start on ``scope["route"]`` holds the matched
-    route (absent when none matched). ``metrics``, when given, is served at ``/metrics``.
+    runs around the app's life, e.g. to open and close the database. ``observer`` is told of
+    every request and its answer (metrics and the access log go here; see
+    :class:`~user_http.edge.Edge`). ``middleware`` wraps every request inside it, so it sees
+    ``X-Request-ID``; it runs before routing, and from the response's start on
+    ``scope["route"]`` holds the matched route (absent when none matched). ``metrics``, when
+    given, is served at ``/metrics``.
     ``verifier``, when given, turns bearer-token authentication on for the ``/users``
     operations (see :mod:`user_http.auth`); probes, metrics and the documentation (the API page
     and its files too) stay open.
@@ -76,15 +80,36 @@ def create_app(
         )
     )
     routes = [*api_routes, *viewer_routes(docs)]
-    app = Starlette(
+    app = _Api(
+        observer,
         routes=routes,
-        middleware=[Middleware(RequestIdMiddleware), *middleware],
+        middleware=middleware,
         exception_handlers=exception_handlers(allowed_methods(routes)),
         lifespan=_ending_with(shutdown, lifespan),
     )
     # An API answers the path it was asked, not a redirect to another one: /users/ is a 404.
     app.router.redirect_slashes = False
     return app
+
+
+class _Api(Starlette):
+    """Starlette with :class:`~user_http.edge.Edge` for its outermost layers.
+
+    Starlette wraps the app in its catch-all (``ServerErrorMiddleware``); the edge takes its
+    place and that of the request-id and telemetry layers, each a call and a ``send`` wrapper
+    per request.
+    """
+
+    def __init__(self, observer: RequestObserver | None, **options: Any) -> None:
+        self._observer = observer
+        super().__init__(**options)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Edge, then the given middleware, then Starlette's exception handlers and the router."""
+        app: ASGIApp = ExceptionMiddleware(self.router, handlers=self.exception_handlers)
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return Edge(app, on_error=on_unexpected, observer=self._observer)
 
 
 def allowed_methods(routes: Iterable[Route]) -> dict[str, str]:

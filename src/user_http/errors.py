@@ -32,7 +32,7 @@ from user_core import (
     UserServiceError,
     VersionMismatch,
 )
-from user_http.request_id import REQUEST_ID_HEADER, request_id_of
+from user_http.request_id import request_id_of
 from user_http.responses import PROBLEM_JSON, encode
 from user_http.schemas import (
     MAX_HEAD_BYTES,
@@ -208,7 +208,10 @@ def _cut(text: str) -> str:
 
 
 def exception_handlers(allowed_methods: Mapping[str, str]) -> dict[Any, ExceptionHandler]:
-    """The handlers to give Starlette; ``allowed_methods`` maps a route's path to its ``Allow``."""
+    """The handlers to give Starlette; ``allowed_methods`` maps a route's path to its ``Allow``.
+
+    Any other error is for :func:`on_unexpected`, at the edge.
+    """
 
     async def on_routing_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -228,7 +231,6 @@ def exception_handlers(allowed_methods: Mapping[str, str]) -> dict[Any, Exceptio
         HttpProblem: _on_error,
         HTTPException: on_routing_error,
         ClientDisconnect: _on_client_disconnect,
-        Exception: _on_unexpected,
     }
 
 
@@ -252,8 +254,8 @@ async def _on_error(request: Request, exc: Exception) -> Response:
     return problem_response(request, kind, detail, _field_problems(exc), headers)
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> Response:
-    # Starlette's outermost middleware calls this, outside RequestIdMiddleware: add the header here.
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    """The answer to an error no handler took: logged with its stack, a ``500`` showing nothing."""
     request_id = request_id_of(request.scope)
     _logger.error(
         "unexpected %s while serving %s %s (request_id=%s)",
@@ -264,8 +266,7 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
         exc_info=exc,
         extra={"request_id": request_id},
     )
-    headers = {REQUEST_ID_HEADER: request_id}
-    return problem_response(request, INTERNAL, _INTERNAL_DETAIL, (), headers)
+    return problem_response(request, INTERNAL, _INTERNAL_DETAIL)
 
 
 def _problem_type(exc: Exception) -> ProblemType | None:

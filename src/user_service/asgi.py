@@ -57,6 +57,7 @@ def create_application(container: Container | None = None) -> Starlette:
         lifespan=lifespan,
         # Telemetry outermost, so that it also sees the preflights CORS answers itself.
         middleware=[*telemetry.middleware(), *container.cors()],
+        observer=telemetry.request_observer(),
         metrics=telemetry.metrics,
         verifier=container.token_verifier(),
         rate_limits=container.rate_limits(),

@@ -45,9 +45,10 @@ def service_version() -> str:
 class Telemetry:
     """What the service reports about itself; each part is ``None`` when it is off.
 
-    :meth:`middleware` goes to ``create_app(middleware=...)`` and :attr:`metrics` to its
-    ``metrics``; :meth:`statement_observer` to the repository; :meth:`watch` is given the
-    engine once, and :meth:`running` spans the app's lifespan.
+    :meth:`middleware` goes to ``create_app(middleware=...)``, :meth:`request_observer` to
+    its ``observer`` and :attr:`metrics` to its ``metrics``; :meth:`statement_observer` to the
+    repository; :meth:`watch` is given the engine once, and :meth:`running` spans the app's
+    lifespan.
     """
 
     metrics: ServiceMetrics | None
@@ -73,17 +74,18 @@ class Telemetry:
         return cls(metrics=metrics, tracer_provider=tracer_provider, access_log=log)
 
     def middleware(self) -> list[Middleware]:
-        """The request middleware, outermost first; empty when everything is off."""
-        layers = []
-        if self.tracer_provider is not None:
-            tracer = self.tracer_provider.get_tracer("user_service", service_version())
-            layers.append(Middleware(TracingMiddleware, tracer=tracer))
+        """The request middleware, outermost first: tracing, when it is on."""
+        if self.tracer_provider is None:
+            return []
+        tracer = self.tracer_provider.get_tracer("user_service", service_version())
+        return [Middleware(TracingMiddleware, tracer=tracer)]
+
+    def request_observer(self) -> RequestTelemetry | None:
+        """What the app tells of each request (metrics, the access log); ``None`` when off."""
         http_metrics = None if self.metrics is None else self.metrics.http
-        if http_metrics is not None or self.access_log is not None:
-            layers.append(
-                Middleware(RequestTelemetry, metrics=http_metrics, access_log=self.access_log)
-            )
-        return layers
+        if http_metrics is None and self.access_log is None:
+            return None
+        return RequestTelemetry(metrics=http_metrics, access_log=self.access_log)
 
     def statement_observer(self, engine: AsyncEngine) -> StatementObserver[Any] | None:
         """What the repository on ``engine`` tells of each statement: metrics, spans, or both."""

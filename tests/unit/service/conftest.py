@@ -65,7 +65,7 @@ def telemetry(log_stream: io.StringIO) -> Telemetry:
 @pytest.fixture
 def app(service: UserService, telemetry: Telemetry) -> Starlette:
     """The HTTP API with the telemetry's middleware and ``/metrics``."""
-    return create_app(service, middleware=telemetry.middleware(), metrics=telemetry.metrics)
+    return create_app(service, observer=telemetry.request_observer(), metrics=telemetry.metrics)
 
 
 @pytest.fixture

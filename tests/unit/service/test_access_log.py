@@ -92,7 +92,9 @@ def test_traced_requests_log_their_trace_id(service: UserService, log_stream: io
         access_log=access_log(level="info", log_format="json", stream=log_stream),
     )
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
-    app = create_app(service, middleware=telemetry.middleware())
+    app = create_app(
+        service, middleware=telemetry.middleware(), observer=telemetry.request_observer()
+    )
     with TestClient(app) as client:
         client.get("/livez", headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
 
@@ -105,7 +107,7 @@ def test_unexpected_errors_are_logged_as_json_with_their_stack_and_request_id(
     error_log: io.StringIO, telemetry: Telemetry, log_stream: io.StringIO
 ) -> None:
     failing = UserService(FailingRepository(), FixedClock())
-    app = create_app(failing, middleware=telemetry.middleware())
+    app = create_app(failing, observer=telemetry.request_observer())
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get("/users/7")
 
@@ -125,11 +127,11 @@ def test_console_lines_are_for_people(service: UserService) -> None:
     stream = io.StringIO()
     app = create_app(
         service,
-        middleware=Telemetry(
+        observer=Telemetry(
             metrics=None,
             tracer_provider=None,
             access_log=access_log(level="info", log_format="console", stream=stream),
-        ).middleware(),
+        ).request_observer(),
     )
     with TestClient(app) as client:
         client.get("/livez")

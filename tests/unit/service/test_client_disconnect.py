@@ -34,7 +34,7 @@ def _post_then_hang_up(app: ASGIApp) -> list[Message]:
 def test_a_client_gone_mid_body_is_recorded_as_499_without_an_error(
     service: UserService, telemetry: Telemetry, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = create_app(service, middleware=telemetry.middleware(), metrics=telemetry.metrics)
+    app = create_app(service, observer=telemetry.request_observer(), metrics=telemetry.metrics)
     with caplog.at_level(logging.DEBUG):
         sent = _post_then_hang_up(app)
     assert sent[0]["status"] == 499

@@ -94,7 +94,7 @@ def test_the_scrape_itself_is_in_flight_and_nothing_else(client: TestClient) -> 
 
 def test_a_request_whose_handler_raised_counts_as_a_500(telemetry: Telemetry) -> None:
     failing = UserService(FailingRepository(), FixedClock())
-    app = create_app(failing, middleware=telemetry.middleware(), metrics=telemetry.metrics)
+    app = create_app(failing, observer=telemetry.request_observer(), metrics=telemetry.metrics)
     with TestClient(app, raise_server_exceptions=False) as client:
         assert client.get("/users/1").status_code == 500
 
