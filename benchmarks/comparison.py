@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import statistics
 import subprocess
+import sys
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -85,11 +86,21 @@ def connection_settings(database_url: str) -> dict[str, str]:
 
 
 def compare(
-    database_url: str, plan: CpuPlan, rounds: Rounds, logs: Path, *, workers: int = 1
+    database_url: str,
+    plan: CpuPlan,
+    rounds: Rounds,
+    logs: Path,
+    *,
+    workers: int = 1,
+    flame_graphs: bool = False,
 ) -> list[Comparison]:
-    """Every operation on each connection setting of ``database_url``; logs in ``logs``."""
+    """Every operation on each connection setting of ``database_url``; logs in ``logs``.
+
+    With ``flame_graphs``, one more round of each operation on the service, on the first
+    setting (TLS off over TCP), is sampled by py-spy into ``logs/flame-<op>.svg``.
+    """
     comparisons = []
-    for connection, url in connection_settings(database_url).items():
+    for number, (connection, url) in enumerate(connection_settings(database_url).items()):
         tag = connection.split(" (")[0].lower().replace(" ", "-")
         with ExitStack() as stack:
             service = start_service(
@@ -119,7 +130,26 @@ def compare(
                     flush=True,
                 )
                 comparisons.append(comparison)
+                if flame_graphs and number == 0:
+                    _flame_graph(service, op, ids, rounds, plan, svg=logs / f"flame-{op}.svg")
     return comparisons
+
+
+def _flame_graph(
+    server: RunningServer, op: str, ids: list[int], rounds: Rounds, plan: CpuPlan, *, svg: Path
+) -> None:
+    """py-spy's flame graph of ``server`` over one closed-loop round of ``op``."""
+    spy = subprocess.Popen(
+        [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+         str(server.process.pid), "--duration", str(int(seconds(rounds.duration))),
+         "--rate", "250", "--nonblocking", "--format", "flamegraph", "--output", str(svg)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    closed_loop(server, op, ids, rounds, plan)
+    _, errors = spy.communicate(timeout=120)
+    if spy.returncode != 0:
+        raise RuntimeError(f"py-spy failed: {errors}")
+    print(f"flame graph of the service, {op}: {svg}", flush=True)
 
 
 def seed(service: RunningServer) -> list[int]:

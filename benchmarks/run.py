@@ -168,6 +168,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--users", type=int, default=1000, help="users seeded per stage")
     parser.add_argument("--no-reference", dest="reference", action="store_false")
     parser.add_argument("--rounds", type=int, default=3, help="reference comparison rounds")
+    parser.add_argument(
+        "--flame-graphs", action="store_true", help="py-spy the service's GET and POST rounds"
+    )
     parser.add_argument("--compare-duration", default="10s")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--scaling", action="store_true", help="also compare 2 workers with 1")
@@ -216,7 +219,14 @@ def _reference_comparison(arguments: argparse.Namespace, logs: Path) -> dict[str
             database_url = cluster.url
             postgres = f"Debian's PostgreSQL {cluster.version}, a scratch cluster on loopback TCP"
         print(f"Reference comparison: {postgres}; {plan.describe()}", flush=True)
-        comparisons = compare(database_url, plan, rounds, logs, workers=arguments.workers)
+        comparisons = compare(
+            database_url,
+            plan,
+            rounds,
+            logs,
+            workers=arguments.workers,
+            flame_graphs=arguments.flame_graphs,
+        )
     return {
         "compare_cpu_plan": plan.describe(),
         "compare_postgres": postgres,
