@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from user_postgres import EngineOptions, PostgresUserRepository, create_engine
+from user_postgres import ConnectionPool, EngineOptions, PostgresUserRepository, create_engine
 from user_postgres.testing import ScratchDatabases, empty_repository, temporary_server
 
 SERVER_URL_VARIABLE = "USER_SERVICE_TEST_DATABASE_URL"
@@ -126,6 +126,14 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url, EngineOptions(application_name="user-service-tests"))
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[ConnectionPool]:
+    """The repository's connection pool on :func:`database_url`, in the test's event loop."""
+    pool = ConnectionPool(database_url, EngineOptions(application_name="user-service-tests"))
+    yield pool
+    await pool.close()
 
 
 @pytest.fixture

@@ -1,17 +1,17 @@
 """What taking a connection from the pool and giving it back costs, in CPU microseconds.
 
-The repository borrows a connection from SQLAlchemy's pool for every statement or transaction
-it runs (:class:`user_postgres.Executor`). This measures, on one embedded PostgreSQL (or
-``--database-url``), three ways to do it, one after another in the same process, with nothing
-run on the connection::
+The repository borrows a connection for every statement or transaction it runs
+(:class:`user_postgres.Executor`). This measures, on one embedded PostgreSQL (or
+``--database-url``), the ways it has done so, one after another in the same process, with
+nothing run on the connection::
 
     .venv/bin/python -m benchmarks.checkout
 
-- ``engine.connect()``: SQLAlchemy's ``AsyncConnection``, what the repository used before;
-- :meth:`user_postgres.Executor.connection`, the pool itself without those wrappers, what it
-  uses now;
-- an asyncpg pool whose reset on release is a no-op, for comparison (asyncpg's default reset
-  runs a query on every release).
+- ``engine.connect()``: SQLAlchemy's ``AsyncConnection``, what the repository used first;
+- SQLAlchemy's pool without those wrappers (a greenlet each way), what it used next;
+- :meth:`user_postgres.Executor.connection` on a :class:`user_postgres.ConnectionPool`: asyncpg's
+  pool with a no-op reset, what it uses now (issue 20);
+- asyncpg's pool with its default reset, which runs a query on every release.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 import uvloop
 from sqlalchemy.engine import make_url
+from sqlalchemy.util import greenlet_spawn
 
-from user_postgres import EmbeddedPostgres, Executor
-from user_postgres.engine import create_engine
+from user_postgres import ConnectionPool, EmbeddedPostgres, Executor, create_engine
 
 
 async def _cpu_microseconds(checkouts: int, one: Callable[[], Awaitable[None]]) -> float:
@@ -43,19 +43,20 @@ async def _cpu_microseconds(checkouts: int, one: Callable[[], Awaitable[None]]) 
 async def measure(database_url: str, checkouts: int) -> dict[str, float]:
     """CPU microseconds per checkout and return, by way."""
     engine = create_engine(database_url)
-    executor = Executor(engine)
+    connections = ConnectionPool(database_url)
+    executor = Executor(connections)
     plain_url = make_url(database_url).set(drivername="postgresql").render_as_string(False)
-
-    async def no_reset(_: object) -> None:
-        return None
-
-    pool = await asyncpg.create_pool(plain_url, min_size=1, max_size=1, reset=no_reset)
+    pool = await asyncpg.create_pool(plain_url, min_size=1, max_size=1)
 
     async def through_engine() -> None:
         async with engine.connect():
             pass
 
-    async def through_pool() -> None:
+    async def through_sqlalchemy_pool() -> None:
+        pooled = await greenlet_spawn(engine.sync_engine.pool.connect)
+        await greenlet_spawn(pooled.close)
+
+    async def through_executor() -> None:
         async with executor.connection():
             pass
 
@@ -66,11 +67,13 @@ async def measure(database_url: str, checkouts: int) -> dict[str, float]:
     try:
         return {
             "engine.connect()": await _cpu_microseconds(checkouts, through_engine),
-            "Executor.connection()": await _cpu_microseconds(checkouts, through_pool),
-            "asyncpg pool, no-op reset": await _cpu_microseconds(checkouts, through_asyncpg_pool),
+            "SQLAlchemy's pool": await _cpu_microseconds(checkouts, through_sqlalchemy_pool),
+            "Executor.connection()": await _cpu_microseconds(checkouts, through_executor),
+            "asyncpg pool, its reset": await _cpu_microseconds(checkouts, through_asyncpg_pool),
         }
     finally:
         await pool.close()
+        await connections.close()
         await engine.dispose()
 
 

@@ -1,4 +1,6 @@
-"""The connection pool: :class:`EngineOptions` and :func:`create_engine`.
+"""How the service connects: :class:`EngineOptions`, :func:`create_engine` (SQLAlchemy's, for
+migrations and checks) and :func:`asyncpg_connect_arguments` (for the repository's
+:class:`~user_postgres.pool.ConnectionPool`).
 
 The defaults suit one service process talking to PostgreSQL directly or through PgBouncer, with
 every statement an index lookup: fail fast (a request that cannot get a connection or an answer
@@ -13,17 +15,17 @@ from dataclasses import dataclass
 from ssl import SSLContext
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from user_postgres.pool import CountingQueuePool
-
 _SCHEMES = {"postgres", "postgresql", "postgresql+asyncpg"}
+_DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EngineOptions:
-    """How the pool behaves; every field has a production default.
+    """How the connections behave; every field has a production default.
 
     Size the pool so that replicas × (``pool_size`` + ``max_overflow``) stays below the server's
     ``max_connections`` (or the pooler's ``default_pool_size``), leaving room for migrations and
@@ -31,15 +33,17 @@ class EngineOptions:
     """
 
     pool_size: int = 10
-    """Connections kept open while idle."""
+    """Connections the pool may keep open: the repository's pool opens each when a caller needs
+    it and closes it after :data:`~user_postgres.pool.IDLE_SECONDS` unused."""
     max_overflow: int = 10
-    """Extra connections opened under load and closed when returned."""
+    """Connections beyond ``pool_size``: the repository's pool treats them alike (at most the
+    sum is open); SQLAlchemy's engine closes them as soon as they are returned."""
     pool_timeout: float = 5.0
     """Seconds a caller waits for a free connection before the pool gives up."""
     pool_recycle: float = 1800.0
-    """Seconds after which a connection is replaced, so none outlives a failover for long."""
+    """The engine's only: seconds after which one of its connections is replaced."""
     pool_pre_ping: bool = False
-    """Test each connection on checkout (a round trip); a broken one is replaced on error anyway."""
+    """The engine's only: test each connection on checkout (a round trip)."""
     connect_timeout: float = 5.0
     """Seconds to open one connection, TLS included."""
     statement_timeout_ms: int | None = 5_000
@@ -107,27 +111,20 @@ def asyncpg_url(url: str | URL) -> URL:
 
 
 def create_engine(url: str | URL, options: EngineOptions | None = None) -> AsyncEngine:
-    """An asyncpg connection pool for ``url`` (see :func:`asyncpg_url`); dispose it when done."""
+    """A SQLAlchemy engine for ``url`` (see :func:`asyncpg_url`), for migrations and checks.
+
+    The repository's statements run on a :class:`~user_postgres.pool.ConnectionPool` instead;
+    dispose the engine when done.
+    """
     options = options or EngineOptions()
-    server_settings = {"application_name": options.application_name}
-    if options.statement_timeout_ms is not None:
-        server_settings["statement_timeout"] = str(options.statement_timeout_ms)
-    connect_args: dict[str, Any] = {
-        "timeout": options.connect_timeout,
-        "command_timeout": options.command_timeout,
-        "server_settings": server_settings,
-    }
-    if options.ssl is not None:
-        connect_args["ssl"] = options.ssl
+    connect_args = _driver_arguments(options)
     if options.pgbouncer_transaction_mode:
         connect_args |= {
-            "statement_cache_size": 0,  # asyncpg's own cache
-            "prepared_statement_cache_size": 0,  # SQLAlchemy's cache in front of it
+            "prepared_statement_cache_size": 0,  # SQLAlchemy's cache in front of asyncpg's
             "prepared_statement_name_func": _unique_statement_name,
         }
     return create_async_engine(
         asyncpg_url(url),
-        poolclass=CountingQueuePool,
         pool_size=options.pool_size,
         max_overflow=options.max_overflow,
         pool_timeout=options.pool_timeout,
@@ -135,6 +132,33 @@ def create_engine(url: str | URL, options: EngineOptions | None = None) -> Async
         pool_pre_ping=options.pool_pre_ping,
         connect_args=connect_args,
     )
+
+
+def asyncpg_connect_arguments(url: str | URL, options: EngineOptions) -> dict[str, Any]:
+    """The keyword arguments of ``asyncpg.connect`` (or ``create_pool``) for ``url``.
+
+    The address, user and database as SQLAlchemy's asyncpg dialect reads them from the URL (its
+    ``ssl`` query parameter included), and the driver settings of ``options``, as
+    :func:`create_engine` gives them.
+    """
+    _, parameters = _DIALECT.create_connect_args(asyncpg_url(url))  # type: ignore[no-untyped-call]
+    return {**parameters, **_driver_arguments(options)}
+
+
+def _driver_arguments(options: EngineOptions) -> dict[str, Any]:
+    server_settings = {"application_name": options.application_name}
+    if options.statement_timeout_ms is not None:
+        server_settings["statement_timeout"] = str(options.statement_timeout_ms)
+    arguments: dict[str, Any] = {
+        "timeout": options.connect_timeout,
+        "command_timeout": options.command_timeout,
+        "server_settings": server_settings,
+    }
+    if options.ssl is not None:
+        arguments["ssl"] = options.ssl
+    if options.pgbouncer_transaction_mode:
+        arguments["statement_cache_size"] = 0  # asyncpg's own cache: unnamed statements only
+    return arguments
 
 
 def _unique_statement_name() -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import exc as sa_exc
 
 from user_core.errors import FieldTaken, StorageUnavailable, UserServiceError
 from user_core.model import USER_FIELDS
+from user_postgres.pool import PoolTimeout
 from user_postgres.tables import key_unique_constraint
 
 _FIELD_BY_CONSTRAINT: Final = {
@@ -53,7 +54,7 @@ class TranslateErrors:
 
 def translate(error: BaseException) -> UserServiceError | None:  # noqa: PLR0911 (a table of cases)
     """The domain error that ``error`` means, or ``None`` if it means a bug."""
-    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection free within pool_timeout
+    if isinstance(error, PoolTimeout | sa_exc.TimeoutError):  # none free within pool_timeout
         return StorageUnavailable("no database connection became free in time")
     # Raised through SQLAlchemy's execution layer, or by the driver itself (statements that the
     # repository runs on the asyncpg connection directly).

@@ -1,17 +1,16 @@
-"""How the repository runs a statement: one way, on the asyncpg connection of a pooled connection.
+"""How the repository runs a statement: one way, on a connection of asyncpg's pool.
 
-SQLAlchemy builds every statement (:mod:`user_postgres.statements`) and its pool owns every
-connection, but its execution layer (the DBAPI adaptation, cursor and result objects, the
-execution context, the ``Connection`` wrappers) costs more CPU than the query round trip on the
-service's hot path (``BENCHMARKS.md``). So :class:`Executor`:
+SQLAlchemy builds every statement (:mod:`user_postgres.statements`), but its execution layer
+(the DBAPI adaptation, cursor and result objects, the execution context, the ``Connection``
+wrappers) and its pool cost more CPU than the query round trip on the service's hot path
+(``BENCHMARKS.md``). So :class:`Executor`:
 
-- borrows a connection from the engine's pool itself, skipping the ``Connection`` and
-  ``AsyncConnection`` wrappers; the pool still hands it out, pings it when configured to, takes
-  it back, resets it, and replaces it once invalidated;
+- borrows a connection from a :class:`~user_postgres.pool.ConnectionPool` (asyncpg's pool),
+  which hands it out, takes it back and replaces it once discarded;
 - compiles each statement once per set of parameter names to the SQL that SQLAlchemy would send
   (through public API only) and runs it with asyncpg's ``fetch``, which keeps it prepared per
-  connection, or unnamed through PgBouncer in transaction mode, as the engine's connect
-  arguments say (:func:`~user_postgres.engine.create_engine`);
+  connection, or unnamed through PgBouncer in transaction mode, as the pool's connect
+  arguments say (:func:`~user_postgres.engine.asyncpg_connect_arguments`);
 - runs single statements in autocommit mode (no BEGIN, no COMMIT), and transactions with asyncpg's
   own ``BEGIN ISOLATION LEVEL …``;
 - invalidates a connection left in an unknown state (lost, or a statement timed out or cancelled
@@ -20,8 +19,8 @@ service's hot path (``BENCHMARKS.md``). So :class:`Executor`:
   SQLAlchemy's cursor events never fire for these statements.
 
 Values go in and come out as SQLAlchemy's asyncpg dialect would pass them: a parameter whose type
-has a bind processor (JSONB, serialised to text, which the codec the dialect registers on each
-connection sends as ``jsonb``) goes through it, and that codec decodes JSONB results. Columns
+has a bind processor (JSONB, serialised to text) goes through it, and the pool's codec decodes
+JSONB results. Columns
 whose type would need a result processor are refused when the statement is compiled, so a new
 type cannot come back silently unconverted.
 """
@@ -34,18 +33,18 @@ from typing import Any, Literal, Protocol, TypeAlias, TypeVar, cast
 
 from asyncpg import PostgresError  # type: ignore[import-untyped]
 from sqlalchemy import Executable
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import SelectBase
 from sqlalchemy.types import TypeEngine
-from sqlalchemy.util import greenlet_spawn
 
+from user_postgres.pool import ConnectionPool
 from user_postgres.statements import OPERATION_OPTION
+
+_DIALECT: Dialect = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 
 UNNAMED_OPERATION = "other"
 """The operation of a statement that names none in :data:`OPERATION_OPTION`."""
@@ -148,30 +147,32 @@ class StatementCache:
 
 
 class Executor:
-    """Runs statements on connections borrowed from ``engine``'s pool, told to ``observer``.
+    """Runs statements on connections borrowed from ``pool``, told to ``observer``.
 
     ``async with executor.connection() as connection`` runs statements in autocommit mode;
     ``async with executor.transaction(...) as connection`` in one transaction, committed at the
-    end of the block, rolled back if it raises. Errors are the driver's own (asyncpg's), or
-    SQLAlchemy's pool errors while checking out (``sqlalchemy.exc.TimeoutError`` when no
-    connection becomes free in time, a ``DBAPIError`` when none can be opened).
+    end of the block, rolled back if it raises. Errors are the driver's own (asyncpg's, and
+    ``OSError`` or ``TimeoutError`` while connecting), or
+    :class:`~user_postgres.pool.PoolTimeout` when no connection becomes free in time.
     """
 
-    __slots__ = ("_engine", "_observer", "_statements")
+    __slots__ = ("_observer", "_pool", "_statements")
 
-    def __init__(self, engine: AsyncEngine, observer: StatementObserver[Any] | None = None) -> None:
-        self._engine = engine
+    def __init__(
+        self, pool: ConnectionPool, observer: StatementObserver[Any] | None = None
+    ) -> None:
+        self._pool = pool
         self._observer = observer
-        self._statements = StatementCache(engine.dialect)
+        self._statements = StatementCache(_DIALECT)
 
     def connection(self) -> Connection:
         """A pooled connection for statements in autocommit mode, returned at the block's end."""
-        return Connection(self._engine, self._statements, self._observer, None, readonly=False)
+        return Connection(self._pool, self._statements, self._observer, None, readonly=False)
 
     def transaction(self, isolation: Isolation, *, readonly: bool = False) -> Connection:
         """A pooled connection in one transaction of ``isolation``, ended with the block."""
         return Connection(
-            self._engine, self._statements, self._observer, isolation, readonly=readonly
+            self._pool, self._statements, self._observer, isolation, readonly=readonly
         )
 
 
@@ -180,10 +181,9 @@ class Connection:
 
     __slots__ = (
         "_driver",
-        "_engine",
         "_isolation",
         "_observer",
-        "_pooled",
+        "_pool",
         "_readonly",
         "_statements",
         "_transaction",
@@ -194,14 +194,14 @@ class Connection:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        pool: ConnectionPool,
         statements: StatementCache,
         observer: StatementObserver[Any] | None,
         isolation: Isolation | None,
         *,
         readonly: bool,
     ) -> None:
-        self._engine = engine
+        self._pool = pool
         self._statements = statements
         self._observer = observer
         self._isolation = isolation
@@ -210,8 +210,7 @@ class Connection:
         """Whether the connection was found in an unknown state and closed for good."""
 
     async def __aenter__(self) -> Connection:
-        self._pooled = await _checkout(self._engine)
-        self._driver = self._pooled.driver_connection
+        self._driver = await self._pool.checkout()
         if self._isolation is not None:
             self._transaction = self._driver.transaction(
                 isolation=self._isolation, readonly=self._readonly
@@ -219,7 +218,7 @@ class Connection:
             try:
                 await self._control(self._transaction.start)
             except BaseException:
-                await self._return()
+                await self._pool.checkin(self._driver)
                 raise
         return self
 
@@ -235,7 +234,7 @@ class Connection:
                     self._transaction.commit if error is None else self._transaction.rollback
                 )
         finally:
-            await self._return()
+            await self._pool.checkin(self._driver)
 
     async def fetch(self, statement: Executable, parameters: Mapping[str, Any]) -> list[Row]:
         """The rows of ``statement`` run with ``parameters`` (by bind name)."""
@@ -249,7 +248,7 @@ class Connection:
         except BaseException as error:
             if observer is not None:
                 observer.finished(token, error)
-            await self._invalidate_if_unknown(error)
+            self._invalidate_if_unknown(error)
             raise
         if observer is not None:
             observer.finished(token, None)
@@ -260,41 +259,14 @@ class Connection:
         try:
             await command()
         except BaseException as error:
-            await self._invalidate_if_unknown(error)
+            self._invalidate_if_unknown(error)
             raise
 
-    async def _invalidate_if_unknown(self, error: BaseException) -> None:
+    def _invalidate_if_unknown(self, error: BaseException) -> None:
         # A server error leaves the connection usable (a transaction, aborted, still needs its
         # ROLLBACK), unless it says the connection is gone. Anything else (lost, timed out or
         # cancelled mid-statement) leaves its state unknown, so the pool must not hand it out.
         if isinstance(error, PostgresError) and not error.sqlstate.startswith("08"):
             return
         self.invalidated = True
-        cause = error if isinstance(error, Exception) else None
-        await greenlet_spawn(self._pooled.invalidate, cause)
-
-    async def _return(self) -> None:
-        # Never waits: no transaction is open and the pool's queue has room for the connection,
-        # so a cancellation cannot interrupt it halfway. The pool discards an invalidated one.
-        await greenlet_spawn(self._pooled.close)
-
-
-async def _checkout(engine: AsyncEngine) -> PoolProxiedConnection:
-    """A connection from the pool of ``engine``, as ``engine.connect()`` would check it out.
-
-    The driver's errors while connecting are wrapped as ``engine.connect()`` wraps them (a
-    ``DBAPIError``, ``connection_invalidated`` when the database cannot be reached), so that
-    callers see the same exceptions either way.
-    """
-    dialect = engine.dialect
-    try:
-        # The pool is read every time: disposing the engine replaces it.
-        return await greenlet_spawn(engine.sync_engine.pool.connect)
-    except dialect.loaded_dbapi.Error as error:
-        raise DBAPIError.instance(
-            None,
-            None,
-            error,
-            dialect.loaded_dbapi.Error,
-            connection_invalidated=dialect.is_disconnect(error, None, None),
-        ) from error
+        self._pool.discard(self._driver)

@@ -1,15 +1,31 @@
-"""The connection pool as its watchers see it: :class:`PoolStatus` and :func:`pool_status`.
+"""The repository's connections: :class:`ConnectionPool` (asyncpg's pool) and :class:`PoolStatus`.
 
-:func:`~user_postgres.engine.create_engine` builds its pool as a :class:`CountingQueuePool`, which
-also counts the callers waiting for a connection (SQLAlchemy's pool does not tell).
+The repository's statements run on connections of an asyncpg pool, not on SQLAlchemy's: taking
+a connection from SQLAlchemy's pool and giving it back (two greenlet switches, a wrapper object
+with a weak-reference finaliser, the reset on return) cost about a quarter of the CPU of a
+``GET /users/{id}`` (``BENCHMARKS.md``, issue 20). Migrations and the readiness check still use
+a SQLAlchemy engine (:func:`~user_postgres.engine.create_engine`): Alembic needs one, and they
+are rare.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from dataclasses import dataclass
+from typing import Any, Final
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, QueuePool
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.engine import URL
+
+from user_postgres.engine import EngineOptions, asyncpg_connect_arguments
+
+IDLE_SECONDS: Final = 300.0
+"""An unused connection is closed after this long (asyncpg's default); the next use reopens one."""
+
+
+class PoolTimeout(TimeoutError):
+    """No connection became free within the pool's timeout."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,45 +33,110 @@ class PoolStatus:
     """The pool at one moment, in connections."""
 
     size: int
-    """Connections the pool keeps (its configured size)."""
+    """The configured ``pool_size`` (up to ``max_overflow`` more may open beyond it)."""
     checked_out: int
     """Connections in use now."""
     overflow: int
-    """Connections open beyond :attr:`size`, closed again when returned."""
+    """Connections open beyond ``pool_size`` (at most ``max_overflow``)."""
     waiting: int
     """Callers waiting for a connection: for a free one, or for a new one to open."""
 
 
-class CountingQueuePool(AsyncAdaptedQueuePool):
-    """SQLAlchemy's asyncio queue pool, counting the checkouts in progress."""
+class ConnectionPool:
+    """asyncpg's pool for ``url``, opened at first use, holding at most ``pool_size +
+    max_overflow`` connections of :class:`EngineOptions`'s settings; close it when done.
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    Connections open as concurrent callers need them and close after :data:`IDLE_SECONDS`
+    unused. A caller that finds none free waits up to ``pool_timeout`` (then
+    :class:`PoolTimeout`). JSONB values come back decoded, as SQLAlchemy's asyncpg dialect
+    returns them.
+    """
+
+    def __init__(self, url: str | URL, options: EngineOptions | None = None) -> None:
+        self.options = options or EngineOptions()
+        self._arguments = asyncpg_connect_arguments(url, self.options)
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
         self._waiting = 0
 
     @property
-    def waiting(self) -> int:
-        """Checkouts that have begun and not yet got a connection."""
-        return self._waiting
+    def database(self) -> str:
+        """The database's name, as traces report it."""
+        return str(self._arguments.get("database") or "")
 
-    def _do_get(self) -> ConnectionPoolEntry:
-        # The pool's one way to a connection, whether one is free, must open, or must be waited for.
+    async def checkout(self) -> Any:
+        """A connection (asyncpg's ``Connection``) for the caller alone, until :meth:`checkin`.
+
+        The pool's reset on return is a no-op: the caller ends its transactions itself, and
+        :meth:`discard` closes a connection left in an unknown state.
+        """
+        pool = self._pool or await self._open()
+        # Not acquire's own timeout, which runs the wait as a task of its own.
+        deadline = asyncio.timeout(self.options.pool_timeout)
         self._waiting += 1
         try:
-            return super()._do_get()
+            async with deadline:
+                return await pool.acquire()
+        except TimeoutError as error:
+            if deadline.expired():
+                raise PoolTimeout("no database connection became free in time") from error
+            raise  # opening a new connection timed out: connect_timeout
         finally:
             self._waiting -= 1
 
+    async def checkin(self, connection: Any) -> None:
+        """Give ``connection`` back (asyncpg shields this from the caller's cancellation)."""
+        assert self._pool is not None
+        await self._pool.release(connection)
 
-def pool_status(engine: AsyncEngine) -> PoolStatus:
-    """How the pool of ``engine`` is used now; cheap, and safe to call from another thread."""
-    pool = engine.pool  # read every time: disposing the engine replaces its pool
-    if not isinstance(pool, QueuePool):
-        return PoolStatus(size=0, checked_out=0, overflow=0, waiting=0)
-    return PoolStatus(
-        size=pool.size(),
-        checked_out=pool.checkedout(),
-        # Negative while fewer than `size` connections are open: SQLAlchemy counts from -size.
-        overflow=max(pool.overflow(), 0),
-        waiting=pool.waiting if isinstance(pool, CountingQueuePool) else 0,
+    @staticmethod
+    def discard(connection: Any) -> None:
+        """Close ``connection`` at once; the pool replaces it when it is returned."""
+        connection.terminate()
+
+    def status(self) -> PoolStatus:
+        """How the pool is used now; cheap, and safe to call from another thread."""
+        size = self.options.pool_size
+        pool = self._pool
+        if pool is None:
+            return PoolStatus(size=size, checked_out=0, overflow=0, waiting=self._waiting)
+        open_now = pool.get_size()
+        return PoolStatus(
+            size=size,
+            checked_out=open_now - pool.get_idle_size(),
+            overflow=max(open_now - self.options.pool_size, 0),
+            waiting=self._waiting,
+        )
+
+    async def close(self) -> None:
+        """Close every connection, waiting for those in use to be returned."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def _open(self) -> asyncpg.Pool:
+        async with self._opening:  # one pool, however many callers arrive before it is ready
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    **self._arguments,
+                    init_size=0,  # connections open as callers need them
+                    min_size=0,
+                    max_size=self.options.pool_size + self.options.max_overflow,
+                    max_inactive_connection_lifetime=IDLE_SECONDS,
+                    init=_decode_jsonb,
+                    reset=_nothing_to_reset,
+                )
+            return self._pool
+
+
+async def _decode_jsonb(connection: Any) -> None:
+    # SQLAlchemy's bind processor has written the JSON text already: only results need decoding.
+    await connection.set_type_codec(
+        "jsonb", schema="pg_catalog", encoder=str, decoder=json.loads, format="text"
     )
+
+
+async def _nothing_to_reset(_connection: Any) -> None:
+    # asyncpg's default reset runs a query on every return (unlisten, close cursors, reset
+    # settings); the repository opens none of those, and ends its own transactions.
+    return None

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Executable
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from user_core.errors import IdempotencyKeyReused, UserNotFound, VersionMismatch
 from user_core.idempotency import IdempotentRequest, RecordedResponse
@@ -16,6 +15,7 @@ from user_core.pagination import Cursor, Page, PageRequest
 from user_postgres import statements as sql
 from user_postgres.error_translation import TranslateErrors
 from user_postgres.execution import Connection, Executor, Row, StatementObserver
+from user_postgres.pool import ConnectionPool
 from user_postgres.rows import changed_columns, draft_columns, user_from_row
 
 _BIGINT_MAX = 2**63 - 1
@@ -23,7 +23,7 @@ _translate_errors = TranslateErrors()
 
 
 class PostgresUserRepository:
-    """Users in the ``users`` table (see :mod:`user_postgres.tables`), through an asyncpg pool.
+    """Users in the ``users`` table (see :mod:`user_postgres.tables`), through ``pool``.
 
     Every write is a single statement, atomic on its own, so statements run in autocommit mode
     without BEGIN and COMMIT round trips. The unique constraints on the name and email keys and
@@ -36,8 +36,10 @@ class PostgresUserRepository:
     ``observer``, if given, of each one (metrics, traces).
     """
 
-    def __init__(self, engine: AsyncEngine, observer: StatementObserver[Any] | None = None) -> None:
-        self._database = Executor(engine, observer)
+    def __init__(
+        self, pool: ConnectionPool, observer: StatementObserver[Any] | None = None
+    ) -> None:
+        self._database = Executor(pool, observer)
 
     async def add(self, draft: UserDraft, now: datetime) -> User:
         """See :meth:`UserRepository.add`."""

@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from user_postgres import migrate
 from user_postgres.embedded import EmbeddedPostgres
 from user_postgres.engine import EngineOptions, create_engine
+from user_postgres.pool import ConnectionPool
 from user_postgres.repository import PostgresUserRepository
 
 _ADMIN_OPTIONS = EngineOptions(pool_size=1, max_overflow=0, statement_timeout_ms=None)
@@ -126,13 +127,12 @@ async def empty_repository(database_url: str) -> AsyncIterator[PostgresUserRepos
     Cheap enough to call once per Hypothesis example; the pool lives as long as the block, in
     the running event loop.
     """
-    engine = create_engine(database_url, _TEST_OPTIONS)
+    await _run_each(database_url, ("TRUNCATE users, idempotency_keys RESTART IDENTITY",))
+    pool = ConnectionPool(database_url, _TEST_OPTIONS)
     try:
-        async with engine.begin() as connection:
-            await connection.execute(text("TRUNCATE users, idempotency_keys RESTART IDENTITY"))
-        yield PostgresUserRepository(engine)
+        yield PostgresUserRepository(pool)
     finally:
-        await engine.dispose()
+        await pool.close()
 
 
 async def _run_each(url: str, statements: tuple[str, ...]) -> None:

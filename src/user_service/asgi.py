@@ -31,7 +31,7 @@ def create_application(container: Container | None = None) -> Starlette:
     """
     container = Container() if container is None else container
     service = container.user_service()
-    engine = container.engine()
+    pool = container.pool()
     telemetry = container.telemetry()
     shutdown = container.shutdown()
     purge_interval = container.settings().idempotency_purge_interval_seconds
@@ -45,7 +45,7 @@ def create_application(container: Container | None = None) -> Starlette:
         gc.freeze()
         try:
             with shutdown_on_signals(shutdown):
-                async with telemetry.running(engine), purging_expired_keys(service, purge_interval):
+                async with telemetry.running(pool), purging_expired_keys(service, purge_interval):
                     yield
         finally:
             await container.shutdown_resources()  # type: ignore[misc]

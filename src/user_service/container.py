@@ -1,9 +1,10 @@
 """The dependency container: the one place that names every concrete class.
 
-settings → engine → repository → service → application, with telemetry watching the engine and
-the requests. Tests override providers (for example
-``container.settings.override(Settings(database_url=...))``, or ``container.tracer_provider``
-with one that keeps spans in memory) before the application is built.
+settings → connection pool → repository → service → application, with telemetry watching the
+pool and the requests; a SQLAlchemy engine beside the pool migrates and checks the schema.
+Tests override providers (for example ``container.settings.override(Settings(database_url=...))``,
+or ``container.tracer_provider`` with one that keeps spans in memory) before the application is
+built.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from starlette.middleware.cors import CORSMiddleware
 from user_core import SystemClock, UserService
 from user_http import RateLimits, ShutdownSignal
 from user_http.request_id import REQUEST_ID_HEADER
-from user_postgres import EngineOptions, PostgresUserRepository, create_engine, migrate
+from user_postgres import (
+    ConnectionPool,
+    EngineOptions,
+    PostgresUserRepository,
+    create_engine,
+    migrate,
+)
 from user_service.jwks import verifier_from_settings
 from user_service.readiness import DatabaseReadiness
 from user_service.settings import Settings
@@ -90,22 +97,30 @@ def database_url(settings: Settings) -> str:
     return settings.database_url.get_secret_value()
 
 
-def observed_engine(url: str, options: EngineOptions, telemetry: Telemetry) -> AsyncEngine:
-    """The connection pool, its use (and statements, when traced) watched by ``telemetry``."""
-    engine = create_engine(url, options)
-    telemetry.watch(engine)
-    return engine
+def observed_pool(
+    url: str, options: EngineOptions, engine: AsyncEngine, telemetry: Telemetry
+) -> ConnectionPool:
+    """The repository's connection pool, its use (and statements through ``engine``, when
+    traced) watched by ``telemetry``."""
+    pool = ConnectionPool(url, options)
+    telemetry.watch(pool, engine)
+    return pool
 
 
 async def database(
-    engine: AsyncEngine, migrate_on_start: bool, legacy_time_zone: str = "UTC"
-) -> AsyncIterator[AsyncEngine]:
-    """The database's lifetime in the service: migrate at start, close the pool at the end."""
+    pool: ConnectionPool,
+    engine: AsyncEngine,
+    migrate_on_start: bool,
+    legacy_time_zone: str = "UTC",
+) -> AsyncIterator[ConnectionPool]:
+    """The database's lifetime in the service: migrate at start, close every connection at the
+    end."""
     if migrate_on_start:
         await migrate.upgrade(engine, legacy_time_zone=legacy_time_zone)
     try:
-        yield engine
+        yield pool
     finally:
+        await pool.close()
         await engine.dispose()
 
 
@@ -123,13 +138,20 @@ class Container(containers.DeclarativeContainer):
     )
 
     engine = providers.Singleton(
-        observed_engine,
+        create_engine,
         url=providers.Callable(database_url, settings),
         options=providers.Callable(engine_options, settings),
+    )
+    pool = providers.Singleton(
+        observed_pool,
+        url=providers.Callable(database_url, settings),
+        options=providers.Callable(engine_options, settings),
+        engine=engine,
         telemetry=telemetry,
     )
     database = providers.Resource(
         database,
+        pool=pool,
         engine=engine,
         migrate_on_start=settings.provided.migrate_on_start,
         legacy_time_zone=settings.provided.legacy_time_zone,
@@ -138,8 +160,8 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     repository = providers.Singleton(
         PostgresUserRepository,
-        engine=engine,
-        observer=telemetry.provided.statement_observer.call(engine),
+        pool=pool,
+        observer=telemetry.provided.statement_observer.call(pool),
     )
     user_service = providers.Singleton(UserService, repository=repository, clock=clock)
 

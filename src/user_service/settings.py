@@ -98,13 +98,17 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="An idle keep-alive connection is closed after this long."
     )
 
-    pool_size: int = Field(default=20, ge=1, description="Connections kept open per worker.")
+    pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="Most database connections per worker: each opens when a request needs it "
+        "and closes after 5 minutes unused.",
+    )
     pool_max_overflow: int = Field(
         default=0,
         ge=0,
-        description="Extra connections under bursts. Each is closed when returned, so under "
-        "sustained load it costs a new PostgreSQL connection per request (see BENCHMARKS.md): "
-        "size pool_size instead.",
+        description="Connections on top of pool_size, treated alike (kept for compatibility: "
+        "raise pool_size instead).",
     )
     pool_timeout_seconds: float = Field(
         default=2.0, gt=0, description="Wait for a free connection before answering 503."

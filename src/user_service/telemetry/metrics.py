@@ -25,9 +25,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from user_postgres import pool_status
+from user_postgres import ConnectionPool
 from user_service.telemetry import metric_names as names
 from user_service.telemetry.metric_names import LATENCY_BUCKETS, POOL_STATES
 from user_service.telemetry.metrics_multiprocess import (
@@ -105,13 +104,13 @@ class StatementTimer:
 class PoolCollector(Collector):
     """Reads the pool's state when scraped: exact, and free between scrapes (one process)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
 
     def collect(self) -> Iterable[Metric]:
         """The pool gauges as they are now."""
         family = GaugeMetricFamily(names.POOL, names.POOL_HELP, labels=("state",))
-        status = pool_status(self._engine)
+        status = self._pool.status()
         for state in POOL_STATES:
             family.add_metric((state,), getattr(status, state))
         yield family
@@ -151,10 +150,10 @@ class ServiceMetrics:
         )
         build_info.labels(version, platform.python_version()).set(1)
 
-    def watch_pool(self, engine: AsyncEngine) -> None:
-        """Report the pool of ``engine``: read at each scrape, or sampled into the shared gauges."""
+    def watch_pool(self, pool: ConnectionPool) -> None:
+        """Report ``pool``: read at each scrape, or sampled into the shared gauges."""
         if self.pool_gauges is None:
-            self._registry.register(PoolCollector(engine))
+            self._registry.register(PoolCollector(pool))
 
     def render(self) -> bytes:
         """Every metric in the Prometheus text format (of every worker, in multiprocess mode)."""

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
-from user_postgres import StatementObserver, pool_status
+from user_postgres import ConnectionPool, StatementObserver
 from user_service.settings import Settings
 from user_service.telemetry.database import StatementSpans
 from user_service.telemetry.http import RequestTelemetry
@@ -47,8 +47,8 @@ class Telemetry:
 
     :meth:`middleware` goes to ``create_app(middleware=...)``, :meth:`request_observer` to
     its ``observer`` and :attr:`metrics` to its ``metrics``; :meth:`statement_observer` to the
-    repository; :meth:`watch` is given the engine once, and :meth:`running` spans the app's
-    lifespan.
+    repository; :meth:`watch` is given the pool and the engine once, and :meth:`running` spans
+    the app's lifespan.
     """
 
     metrics: ServiceMetrics | None
@@ -87,40 +87,40 @@ class Telemetry:
             return None
         return RequestTelemetry(metrics=http_metrics, access_log=self.access_log)
 
-    def statement_observer(self, engine: AsyncEngine) -> StatementObserver[Any] | None:
-        """What the repository on ``engine`` tells of each statement: metrics, spans, or both."""
+    def statement_observer(self, pool: ConnectionPool) -> StatementObserver[Any] | None:
+        """What the repository on ``pool`` tells of each statement: metrics, spans, or both."""
         timer = None if self.metrics is None else StatementTimer(self.metrics.statements)
-        spans = self._statement_spans(engine)
+        spans = self._statement_spans(pool.database)
         if timer is not None and spans is not None:
             return _Both(timer, spans)
         return timer or spans
 
-    def watch(self, engine: AsyncEngine) -> None:
-        """Report the pool of ``engine``, and trace the statements run through it; call once.
+    def watch(self, pool: ConnectionPool, engine: AsyncEngine) -> None:
+        """Report ``pool``, and trace the statements run through ``engine``; call once.
 
-        The repository's statements do not run through the engine's execution: they are told to
-        :meth:`statement_observer`.
+        The repository's statements run on ``pool``: they are told to
+        :meth:`statement_observer`. The engine runs migrations and checks.
         """
         if self.metrics is not None:
-            self.metrics.watch_pool(engine)
-        spans = self._statement_spans(engine)
+            self.metrics.watch_pool(pool)
+        spans = self._statement_spans(engine.url.database or "")
         if spans is not None:
             spans.listen(engine)
 
-    def _statement_spans(self, engine: AsyncEngine) -> StatementSpans | None:
+    def _statement_spans(self, database: str) -> StatementSpans | None:
         if self.tracer_provider is None:
             return None
         tracer = self.tracer_provider.get_tracer("user_service.database", service_version())
-        return StatementSpans(tracer, engine.url.database or "")
+        return StatementSpans(tracer, database)
 
     @asynccontextmanager
-    async def running(self, engine: AsyncEngine) -> AsyncIterator[None]:
+    async def running(self, pool: ConnectionPool) -> AsyncIterator[None]:
         """While the app serves: share the pool's state with other workers; then flush output."""
         sampler = None
         metrics = self.metrics
         if metrics is not None and metrics.multiprocess_dir is not None:
             forget_dead_processes(metrics.multiprocess_dir)
-            sampler = asyncio.create_task(_sample_pool(metrics, engine))
+            sampler = asyncio.create_task(_sample_pool(metrics, pool))
         try:
             yield
         finally:
@@ -153,9 +153,9 @@ class _Both:
         self._second.finished(token[1], error)
 
 
-async def _sample_pool(metrics: ServiceMetrics, engine: AsyncEngine) -> None:
+async def _sample_pool(metrics: ServiceMetrics, pool: ConnectionPool) -> None:
     gauges = metrics.pool_gauges
     assert gauges is not None
     while True:
-        gauges.set(pool_status(engine))
+        gauges.set(pool.status())
         await asyncio.sleep(POOL_SAMPLE_SECONDS)

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from user_core import (
     FieldTaken,
@@ -19,7 +18,7 @@ from user_core import (
     UserDraft,
     VersionMismatch,
 )
-from user_postgres import EngineOptions, PostgresUserRepository, create_engine
+from user_postgres import ConnectionPool, EngineOptions, PostgresUserRepository
 
 pytestmark = pytest.mark.anyio
 
@@ -28,11 +27,11 @@ RACERS = 50
 
 
 @pytest.fixture
-async def wide_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+async def wide_pool(database_url: str) -> AsyncIterator[ConnectionPool]:
     """A pool with a connection for every racer, so that all statements really run at once."""
-    engine = create_engine(database_url, EngineOptions(pool_size=RACERS, max_overflow=0))
-    yield engine
-    await engine.dispose()
+    pool = ConnectionPool(database_url, EngineOptions(pool_size=RACERS, max_overflow=0))
+    yield pool
+    await pool.close()
 
 
 def random_word() -> str:
@@ -49,9 +48,9 @@ def letter_cases(word: str, count: int) -> list[str]:
 
 
 async def test_concurrent_creates_of_one_name_in_any_case_store_exactly_one(
-    wide_engine: AsyncEngine,
+    wide_pool: ConnectionPool,
 ) -> None:
-    repository = PostgresUserRepository(wide_engine)
+    repository = PostgresUserRepository(wide_pool)
     spellings = letter_cases(random_word(), RACERS)
     assert len(set(spellings)) == RACERS
 
@@ -70,9 +69,9 @@ async def test_concurrent_creates_of_one_name_in_any_case_store_exactly_one(
 
 
 async def test_concurrent_creates_of_one_email_in_any_case_store_exactly_one(
-    wide_engine: AsyncEngine,
+    wide_pool: ConnectionPool,
 ) -> None:
-    repository = PostgresUserRepository(wide_engine)
+    repository = PostgresUserRepository(wide_pool)
     local = random_word()
     addresses = [f"{spelling}@example.com" for spelling in letter_cases(local, RACERS)]
 
@@ -93,9 +92,9 @@ async def test_concurrent_creates_of_one_email_in_any_case_store_exactly_one(
 
 
 async def test_concurrent_replaces_at_one_version_let_exactly_one_win(
-    wide_engine: AsyncEngine,
+    wide_pool: ConnectionPool,
 ) -> None:
-    repository = PostgresUserRepository(wide_engine)
+    repository = PostgresUserRepository(wide_pool)
     user = await repository.add(UserDraft.parse(name=f"user {secrets.token_hex(4)}"), NOW)
     replacements = [UserChanges.parse(name=f"winner {n}", other=str(n)) for n in range(20)]
 

@@ -8,7 +8,7 @@ from sqlalchemy.engine import make_url
 
 from user_core import PageRequest, UserDraft
 from user_core.testing.contract import T0
-from user_postgres import EngineOptions, PostgresUserRepository, create_engine
+from user_postgres import ConnectionPool, EngineOptions, PostgresUserRepository, create_engine
 from user_postgres.engine import asyncpg_url
 
 pytestmark = pytest.mark.anyio
@@ -56,10 +56,9 @@ def test_nonsensical_options_are_refused(options: dict[str, int]) -> None:
 
 
 async def test_every_connection_carries_the_name_and_statement_timeout(database_url: str) -> None:
-    engine = create_engine(
-        database_url.replace("postgresql://", "postgres://", 1),
-        EngineOptions(application_name="engine-test", statement_timeout_ms=1234),
-    )
+    url = database_url.replace("postgresql://", "postgres://", 1)
+    options = EngineOptions(application_name="engine-test", statement_timeout_ms=1234)
+    engine, pool = create_engine(url, options), ConnectionPool(url, options)
     try:
         async with engine.connect() as connection:
             settings = await connection.execute(
@@ -67,15 +66,27 @@ async def test_every_connection_carries_the_name_and_statement_timeout(database_
                 {"name": "application_name", "timeout": "statement_timeout"},
             )
             assert tuple(settings.one()) == ("engine-test", "1234ms")
+        pooled = await pool.checkout()
+        try:
+            assert tuple(
+                await pooled.fetchrow(
+                    "SELECT current_setting('application_name'), "
+                    "current_setting('statement_timeout')"
+                )
+            ) == ("engine-test", "1234ms")
+        finally:
+            await pool.checkin(pooled)
     finally:
         await engine.dispose()
+        await pool.close()
 
 
 async def test_pgbouncer_mode_prepares_nothing_that_outlives_a_statement(
     database_url: str,
 ) -> None:
-    engine = create_engine(database_url, EngineOptions(pgbouncer_transaction_mode=True))
-    repository = PostgresUserRepository(engine)
+    options = EngineOptions(pgbouncer_transaction_mode=True)
+    engine, pool = create_engine(database_url, options), ConnectionPool(database_url, options)
+    repository = PostgresUserRepository(pool)
     try:
         for n in range(3):
             await repository.add(UserDraft.parse(name=f"user {n}"), T0)
@@ -87,6 +98,7 @@ async def test_pgbouncer_mode_prepares_nothing_that_outlives_a_statement(
         page = await repository.list(PageRequest(with_total=True))
     finally:
         await engine.dispose()
+        await pool.close()
 
     assert page.total == 3
     assert cached is not None

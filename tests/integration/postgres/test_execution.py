@@ -12,10 +12,9 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import BigInteger, LargeBinary, bindparam, func, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import DateTime
 
-from user_postgres import EngineOptions, Executor, create_engine, pool_status
+from user_postgres import ConnectionPool, EngineOptions, Executor
 from user_postgres.tables import users
 
 pytestmark = pytest.mark.anyio
@@ -46,18 +45,20 @@ class Recorder:
 
 
 @pytest.fixture
-async def single(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """An engine of one connection, so that a replaced connection shows."""
-    engine = create_engine(database_url, EngineOptions(pool_size=1, max_overflow=0))
-    yield engine
-    await engine.dispose()
+async def single(database_url: str) -> AsyncIterator[ConnectionPool]:
+    """A pool of one connection, so that a replaced connection shows."""
+    pool = ConnectionPool(database_url, EngineOptions(pool_size=1, max_overflow=0))
+    yield pool
+    await pool.close()
 
 
-async def test_values_go_in_and_come_out_as_sqlalchemy_would_pass_them(engine: AsyncEngine) -> None:
+async def test_values_go_in_and_come_out_as_sqlalchemy_would_pass_them(
+    pool: ConnectionPool,
+) -> None:
     at = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
     headers = [["content-type", "application/json"], ["etag", '"1"']]
 
-    async with Executor(engine).connection() as connection:
+    async with Executor(pool).connection() as connection:
         (row,) = await connection.fetch(ECHO, {"headers": headers, "body": b"\x00\xff", "at": at})
 
     assert row["headers"] == headers  # JSONB, serialised by its type and decoded by the codec
@@ -66,9 +67,9 @@ async def test_values_go_in_and_come_out_as_sqlalchemy_would_pass_them(engine: A
     assert row["at"].utcoffset().total_seconds() == 0
 
 
-async def test_the_observer_is_told_of_each_statement_and_its_error(engine: AsyncEngine) -> None:
+async def test_the_observer_is_told_of_each_statement_and_its_error(pool: ConnectionPool) -> None:
     recorder = Recorder()
-    executor = Executor(engine, recorder)
+    executor = Executor(pool, recorder)
 
     async with executor.connection() as connection:
         await connection.fetch(BACKEND, {})
@@ -82,7 +83,7 @@ async def test_the_observer_is_told_of_each_statement_and_its_error(engine: Asyn
     assert isinstance(failure, asyncpg.PostgresError)
 
 
-async def test_a_cancelled_statement_invalidates_its_connection(single: AsyncEngine) -> None:
+async def test_a_cancelled_statement_invalidates_its_connection(single: ConnectionPool) -> None:
     executor = Executor(single)
     async with executor.connection() as connection:
         (before,) = await connection.fetch(BACKEND, {})
@@ -97,13 +98,13 @@ async def test_a_cancelled_statement_invalidates_its_connection(single: AsyncEng
     with pytest.raises(asyncio.CancelledError):
         await task
 
-    assert pool_status(single).checked_out == 0
+    assert single.status().checked_out == 0
     async with executor.connection() as connection:
         (after,) = await connection.fetch(BACKEND, {})
     assert after["pid"] != before["pid"]
 
 
-async def test_a_server_error_leaves_the_connection_in_the_pool(single: AsyncEngine) -> None:
+async def test_a_server_error_leaves_the_connection_in_the_pool(single: ConnectionPool) -> None:
     executor = Executor(single)
     async with executor.connection() as connection:
         (before,) = await connection.fetch(BACKEND, {})
@@ -120,8 +121,8 @@ def user_values(name: str) -> dict[str, Any]:
     return {"name": name, "name_key": name, "created_at": datetime.now(UTC)}
 
 
-async def test_a_transaction_commits_at_the_end_of_its_block(engine: AsyncEngine) -> None:
-    executor = Executor(engine)
+async def test_a_transaction_commits_at_the_end_of_its_block(pool: ConnectionPool) -> None:
+    executor = Executor(pool)
     async with executor.transaction("read_committed") as connection:
         (level,) = await connection.fetch(ISOLATION, {})
         (row,) = await connection.fetch(INSERT, user_values("committed"))
@@ -131,8 +132,8 @@ async def test_a_transaction_commits_at_the_end_of_its_block(engine: AsyncEngine
         assert await connection.fetch(BY_ID, {"user_id": row["id"]}) != []
 
 
-async def test_a_transaction_rolls_back_when_its_block_raises(engine: AsyncEngine) -> None:
-    executor = Executor(engine)
+async def test_a_transaction_rolls_back_when_its_block_raises(pool: ConnectionPool) -> None:
+    executor = Executor(pool)
     inserted: list[int] = []
 
     async def insert_then_fail() -> None:
@@ -148,7 +149,7 @@ async def test_a_transaction_rolls_back_when_its_block_raises(engine: AsyncEngin
         assert await connection.fetch(BY_ID, {"user_id": inserted[0]}) == []
 
 
-async def test_a_read_only_transaction_refuses_writes(single: AsyncEngine) -> None:
+async def test_a_read_only_transaction_refuses_writes(single: ConnectionPool) -> None:
     executor = Executor(single)
     levels = []
 

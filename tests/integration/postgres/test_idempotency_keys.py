@@ -22,7 +22,7 @@ from user_core import (
     UserService,
 )
 from user_core.testing import FixedClock
-from user_postgres import EngineOptions, PostgresUserRepository, create_engine
+from user_postgres import ConnectionPool, EngineOptions, PostgresUserRepository
 
 pytestmark = pytest.mark.anyio
 
@@ -40,8 +40,8 @@ def respond(user: User) -> RecordedResponse:
 
 
 @pytest.fixture
-def repository(engine: AsyncEngine) -> PostgresUserRepository:
-    return PostgresUserRepository(engine)
+def repository(pool: ConnectionPool) -> PostgresUserRepository:
+    return PostgresUserRepository(pool)
 
 
 async def test_the_record_holds_the_response_the_user_and_24_hours_of_retention(
@@ -110,7 +110,7 @@ async def test_purge_skips_a_row_locked_by_another_transaction_without_waiting(
 async def test_a_creation_that_cannot_get_its_key_in_time_is_storage_unavailable(
     database_url: str, engine: AsyncEngine
 ) -> None:
-    impatient = create_engine(database_url, EngineOptions(statement_timeout_ms=200))
+    impatient = ConnectionPool(database_url, EngineOptions(statement_timeout_ms=200))
     try:
         repository = PostgresUserRepository(impatient)
         async with engine.connect() as holder:
@@ -121,4 +121,4 @@ async def test_a_creation_that_cannot_get_its_key_in_time_is_storage_unavailable
                 )
         assert (await repository.list(PageRequest(with_total=True))).total == 0
     finally:
-        await impatient.dispose()
+        await impatient.close()

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from user_core import EmailAddress, FieldTaken, PageRequest, UserDraft, UserName
-from user_postgres import PostgresUserRepository, create_engine, migrate
+from user_postgres import ConnectionPool, PostgresUserRepository, create_engine, migrate
 from user_postgres.keys import KeyCollisions
 from user_postgres.tables import metadata
 
@@ -229,9 +229,9 @@ async def test_keys_of_legacy_users_follow_the_services_case_folding(
 
     await migrate.upgrade(blank_database_url)
 
-    engine = create_engine(blank_database_url)
+    engine, pool = create_engine(blank_database_url), ConnectionPool(blank_database_url)
     try:
-        repository = PostgresUserRepository(engine)
+        repository = PostgresUserRepository(pool)
         found = await repository.list(PageRequest(name="STRASSE"))
         assert [user.name.value for user in found.users] == ["Straße"]
         with pytest.raises(FieldTaken):
@@ -241,6 +241,7 @@ async def test_keys_of_legacy_users_follow_the_services_case_folding(
         assert all(key == UserName(name).key for name, key in keys)
     finally:
         await engine.dispose()
+        await pool.close()
 
 
 async def test_legacy_names_equal_ignoring_case_stop_the_upgrade_with_the_users_named(
@@ -299,9 +300,9 @@ async def test_keys_of_stored_users_follow_the_identity_rule(blank_database_url:
     for name, name_key, email, email_key in stored:
         assert name_key == UserName.read(name).key
         assert email is None or email_key == EmailAddress.read(email).key
-    engine = create_engine(url)
+    pool = ConnectionPool(url)
     try:
-        repository = PostgresUserRepository(engine)
+        repository = PostgresUserRepository(pool)
         for taken in (
             UserDraft.parse(name="GUEST"),
             UserDraft.parse(name="Jane Doe"),
@@ -314,7 +315,7 @@ async def test_keys_of_stored_users_follow_the_identity_rule(blank_database_url:
         page = await repository.list(PageRequest(name="аdmin"))
         assert [user.name.value for user in page.users] == ["аdmin"]
     finally:
-        await engine.dispose()
+        await pool.close()
 
 
 async def test_users_one_identity_by_the_new_rule_stop_the_upgrade_listed_changing_nothing(

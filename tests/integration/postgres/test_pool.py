@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from user_postgres import EngineOptions, PoolStatus, create_engine, pool_status
+from user_postgres import ConnectionPool, EngineOptions, PoolStatus, PoolTimeout
 
 pytestmark = pytest.mark.anyio
 
@@ -14,22 +14,49 @@ pytestmark = pytest.mark.anyio
 async def test_the_pool_counts_connections_in_use_beyond_its_size_and_callers_waiting(
     database_url: str,
 ) -> None:
-    engine = create_engine(database_url, EngineOptions(pool_size=1, max_overflow=1))
-    checked_in = asyncio.Event()
+    pool = ConnectionPool(database_url, EngineOptions(pool_size=1, max_overflow=1))
     try:
-        assert pool_status(engine) == PoolStatus(size=1, checked_out=0, overflow=0, waiting=0)
-        async with engine.connect(), engine.connect():
-            assert pool_status(engine) == PoolStatus(size=1, checked_out=2, overflow=1, waiting=0)
+        assert pool.status() == PoolStatus(size=1, checked_out=0, overflow=0, waiting=0)
+        first, second = await pool.checkout(), await pool.checkout()
+        assert pool.status() == PoolStatus(size=1, checked_out=2, overflow=1, waiting=0)
 
-            async def third() -> None:
-                async with engine.connect():
-                    checked_in.set()
-
-            waiter = asyncio.create_task(third())
-            await asyncio.sleep(0.05)  # it starts, and waits for one of ours
-            assert pool_status(engine) == PoolStatus(size=1, checked_out=2, overflow=1, waiting=1)
-        await waiter
-        assert checked_in.is_set()
-        assert pool_status(engine) == PoolStatus(size=1, checked_out=0, overflow=0, waiting=0)
+        third = asyncio.create_task(pool.checkout())
+        await asyncio.sleep(0.05)  # it starts, and waits for one of ours
+        assert pool.status() == PoolStatus(size=1, checked_out=2, overflow=1, waiting=1)
+        await pool.checkin(first)
+        await pool.checkin(await third)
+        await pool.checkin(second)
+        assert pool.status() == PoolStatus(size=1, checked_out=0, overflow=1, waiting=0)
     finally:
-        await engine.dispose()
+        await pool.close()
+
+
+async def test_a_caller_waits_for_a_free_connection_no_longer_than_the_pool_timeout(
+    database_url: str,
+) -> None:
+    pool = ConnectionPool(
+        database_url, EngineOptions(pool_size=1, max_overflow=0, pool_timeout=0.2)
+    )
+    try:
+        held = await pool.checkout()
+        with pytest.raises(PoolTimeout):
+            await pool.checkout()
+        assert pool.status().waiting == 0
+        await pool.checkin(held)
+        await pool.checkin(await pool.checkout())  # free again: no wait, no timeout
+    finally:
+        await pool.close()
+
+
+async def test_a_discarded_connection_is_replaced(database_url: str) -> None:
+    pool = ConnectionPool(database_url, EngineOptions(pool_size=1, max_overflow=0))
+    try:
+        connection = await pool.checkout()
+        before = await connection.fetchval("SELECT pg_backend_pid()")
+        pool.discard(connection)
+        await pool.checkin(connection)
+        replacement = await pool.checkout()
+        assert await replacement.fetchval("SELECT pg_backend_pid()") != before
+        await pool.checkin(replacement)
+    finally:
+        await pool.close()

@@ -24,7 +24,7 @@ from user_core import (
     UserNotFound,
     VersionMismatch,
 )
-from user_postgres import EngineOptions, PostgresUserRepository, create_engine
+from user_postgres import ConnectionPool, EngineOptions, PostgresUserRepository, create_engine
 
 pytestmark = pytest.mark.anyio
 
@@ -36,8 +36,8 @@ def unique(prefix: str) -> str:
 
 
 @pytest.fixture
-def repository(engine: AsyncEngine) -> PostgresUserRepository:
-    return PostgresUserRepository(engine)
+def repository(pool: ConnectionPool) -> PostgresUserRepository:
+    return PostgresUserRepository(pool)
 
 
 async def add(repository: PostgresUserRepository, name: str, email: str | None = None) -> User:
@@ -141,20 +141,20 @@ async def test_an_unreachable_server_is_storage_unavailable_within_the_connect_t
     port_kind: str, request: pytest.FixtureRequest
 ) -> None:
     port = closed_port() if port_kind == "closed" else request.getfixturevalue("silent_server")
-    engine = create_engine(
+    pool = ConnectionPool(
         f"postgresql://nobody@127.0.0.1:{port}/nothing", EngineOptions(connect_timeout=0.5)
     )
     started = time.monotonic()
     try:
         with pytest.raises(StorageUnavailable):
-            await PostgresUserRepository(engine).get(1)
+            await PostgresUserRepository(pool).get(1)
     finally:
-        await engine.dispose()
+        await pool.close()
     assert time.monotonic() - started < 2
 
 
 async def test_a_statement_past_its_timeout_is_storage_unavailable(database_url: str) -> None:
-    impatient = create_engine(database_url, EngineOptions(statement_timeout_ms=200))
+    impatient = ConnectionPool(database_url, EngineOptions(statement_timeout_ms=200))
     blocker = create_engine(database_url)
     try:
         async with blocker.begin() as connection:
@@ -165,30 +165,30 @@ async def test_a_statement_past_its_timeout_is_storage_unavailable(database_url:
             assert time.monotonic() - started < 2
         assert (await PostgresUserRepository(impatient).list(PageRequest())).users == []
     finally:
-        await impatient.dispose()
+        await impatient.close()
         await blocker.dispose()
 
 
 async def test_an_exhausted_pool_is_storage_unavailable_after_the_pool_timeout(
     database_url: str,
 ) -> None:
-    engine = create_engine(
+    pool = ConnectionPool(
         database_url, EngineOptions(pool_size=1, max_overflow=0, pool_timeout=0.3)
     )
     try:
-        async with engine.connect() as held:
-            await held.execute(text("SELECT 1"))
-            with pytest.raises(StorageUnavailable):
-                await PostgresUserRepository(engine).get(1)
+        held = await pool.checkout()
+        with pytest.raises(StorageUnavailable):
+            await PostgresUserRepository(pool).get(1)
+        await pool.checkin(held)
     finally:
-        await engine.dispose()
+        await pool.close()
 
 
-async def test_a_connection_killed_by_the_server_is_storage_unavailable_once(
+async def test_a_connection_the_server_ended_while_idle_is_replaced_before_use(
     database_url: str, engine: AsyncEngine
 ) -> None:
     name = unique("victim")
-    victim = create_engine(database_url, EngineOptions(application_name=name.replace(" ", "-")))
+    victim = ConnectionPool(database_url, EngineOptions(application_name=name.replace(" ", "-")))
     repository = PostgresUserRepository(victim)
     try:
         user = await add(repository, unique("user"))
@@ -200,11 +200,11 @@ async def test_a_connection_killed_by_the_server_is_storage_unavailable_once(
                 ),
                 {"name": name.replace(" ", "-")},
             )
-        with pytest.raises(StorageUnavailable):
-            await repository.get(user.id)
-        assert await repository.get(user.id) == user  # the pool replaced the dead connection
+        await asyncio.sleep(0.2)  # the server's goodbye reaches the pool's connection
+        assert await repository.get(user.id) == user  # on a new connection: no request fails
+        assert victim.status().checked_out == 0
     finally:
-        await victim.dispose()
+        await victim.close()
 
 
 # Paging.

@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from tests.integration.postgres.test_migrations import schema_of
 from user_core import PageRequest, UserDraft, UserName
-from user_postgres import PostgresUserRepository, create_engine, migrate
+from user_postgres import ConnectionPool, PostgresUserRepository, create_engine, migrate
 
 pytestmark = pytest.mark.anyio
 
@@ -144,9 +144,9 @@ async def test_the_go_database_is_adopted_in_place_and_given_back(
         assert kept == fresh[part], part
     assert await rows_of(url, "SELECT * FROM schema_migrations") == [(2, False)]
 
-    engine = create_engine(url)
+    pool = ConnectionPool(url)
     try:
-        repository = PostgresUserRepository(engine)
+        repository = PostgresUserRepository(pool)
         users = (await repository.list(PageRequest(limit=100))).users
         assert [(user.id, user.name.value) for user in users] == [
             (ann, "ann"),
@@ -170,7 +170,7 @@ async def test_the_go_database_is_adopted_in_place_and_given_back(
         created = await repository.add(UserDraft.parse(name="new"), now)
         assert created.id == last + 1
     finally:
-        await engine.dispose()
+        await pool.close()
 
     given_back = user_service(url, "migrate", "down", "base")
 
