@@ -57,6 +57,9 @@ class ConnectionPool:
         self._arguments = asyncpg_connect_arguments(url, self.options)
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
+        self._size = self.options.pool_size + self.options.max_overflow
+        self._taken = 0
+        """Connections checked out, and checkouts under way."""
         self._waiting = 0
 
     @property
@@ -71,22 +74,26 @@ class ConnectionPool:
         :meth:`discard` closes a connection left in an unknown state.
         """
         pool = self._pool or await self._open()
-        # Not acquire's own timeout, which runs the wait as a task of its own.
-        deadline = asyncio.timeout(self.options.pool_timeout)
+        # While fewer than the pool's connections are taken, one is free (or can be opened,
+        # within connect_timeout): no wait to bound. A timeout makes asyncpg run the wait as a
+        # task of its own, which costs more than the rest of the checkout.
+        timeout = None if self._taken < self._size else self.options.pool_timeout
+        self._taken += 1
         self._waiting += 1
         try:
-            async with deadline:
-                return await pool.acquire()
-        except TimeoutError as error:
-            if deadline.expired():
+            return await pool.acquire(timeout=timeout)
+        except BaseException as error:
+            self._taken -= 1
+            if isinstance(error, TimeoutError) and timeout is not None:
                 raise PoolTimeout("no database connection became free in time") from error
-            raise  # opening a new connection timed out: connect_timeout
+            raise
         finally:
             self._waiting -= 1
 
     async def checkin(self, connection: Any) -> None:
         """Give ``connection`` back (asyncpg shields this from the caller's cancellation)."""
         assert self._pool is not None
+        self._taken -= 1
         await self._pool.release(connection)
 
     @staticmethod
@@ -121,7 +128,7 @@ class ConnectionPool:
                     **self._arguments,
                     init_size=0,  # connections open as callers need them
                     min_size=0,
-                    max_size=self.options.pool_size + self.options.max_overflow,
+                    max_size=self._size,
                     max_inactive_connection_lifetime=IDLE_SECONDS,
                     init=_decode_jsonb,
                     reset=_nothing_to_reset,
