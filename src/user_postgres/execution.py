@@ -248,7 +248,7 @@ class Connection:
         except BaseException as error:
             if observer is not None:
                 observer.finished(token, error)
-            self._invalidate_if_unknown(error)
+            await self._invalidate_if_unknown(error)
             raise
         if observer is not None:
             observer.finished(token, None)
@@ -259,14 +259,14 @@ class Connection:
         try:
             await command()
         except BaseException as error:
-            self._invalidate_if_unknown(error)
+            await self._invalidate_if_unknown(error)
             raise
 
-    def _invalidate_if_unknown(self, error: BaseException) -> None:
+    async def _invalidate_if_unknown(self, error: BaseException) -> None:
         # A server error leaves the connection usable (a transaction, aborted, still needs its
         # ROLLBACK), unless it says the connection is gone. Anything else (lost, timed out or
         # cancelled mid-statement) leaves its state unknown, so the pool must not hand it out.
         if isinstance(error, PostgresError) and not error.sqlstate.startswith("08"):
             return
         self.invalidated = True
-        self._pool.discard(self._driver)
+        await self._pool.discard(self._driver)

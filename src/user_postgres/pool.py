@@ -24,6 +24,10 @@ IDLE_SECONDS: Final = 300.0
 """An unused connection is closed after this long (asyncpg's default); the next use reopens one."""
 
 
+DISCARD_SECONDS: Final = 2.0
+"""How long closing a connection in an unknown state may wait for the server's goodbye."""
+
+
 class PoolTimeout(TimeoutError):
     """No connection became free within the pool's timeout."""
 
@@ -97,9 +101,17 @@ class ConnectionPool:
         await self._pool.release(connection)
 
     @staticmethod
-    def discard(connection: Any) -> None:
-        """Close ``connection`` at once; the pool replaces it when it is returned."""
-        connection.terminate()
+    async def discard(connection: Any) -> None:
+        """Close ``connection``; the pool replaces it when it is returned.
+
+        Gracefully when it can within :data:`DISCARD_SECONDS` (a statement still running is
+        cancelled first, so that the server ends its backend now rather than when the statement
+        would end), else at once; as SQLAlchemy's pool invalidates a connection.
+        """
+        try:
+            await asyncio.shield(connection.close(timeout=DISCARD_SECONDS))
+        except (TimeoutError, asyncio.CancelledError, OSError, asyncpg.PostgresError):
+            connection.terminate()
 
     def status(self) -> PoolStatus:
         """How the pool is used now; cheap, and safe to call from another thread."""

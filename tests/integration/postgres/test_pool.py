@@ -53,7 +53,7 @@ async def test_a_discarded_connection_is_replaced(database_url: str) -> None:
     try:
         connection = await pool.checkout()
         before = await connection.fetchval("SELECT pg_backend_pid()")
-        pool.discard(connection)
+        await pool.discard(connection)
         await pool.checkin(connection)
         replacement = await pool.checkout()
         assert await replacement.fetchval("SELECT pg_backend_pid()") != before
