@@ -26,6 +26,7 @@ from importlib.resources import files
 from typing import Final, TypeVar
 from weakref import WeakKeyDictionary
 
+import asyncpg  # type: ignore[import-untyped]
 from alembic import command
 from alembic.autogenerate import comparators
 from alembic.autogenerate.api import AutogenContext
@@ -40,6 +41,7 @@ from user_postgres import keys
 from user_postgres.engine import EngineOptions, create_engine
 from user_postgres.error_translation import TranslateErrors
 from user_postgres.keys import Rekeyed
+from user_postgres.pool import ConnectionPool
 
 ADVISORY_LOCK_KEY: Final = 0x757365722D737663
 """The ``pg_advisory_xact_lock`` key that serialises migrations: the bytes of ``user-svc``."""
@@ -58,6 +60,7 @@ _OPTIONS: Final = EngineOptions(
 )
 _T = TypeVar("_T")
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_CURRENT_HEADS: Final = "SELECT version_num FROM alembic_version"
 _COMMAND_LOCKS: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
 
 
@@ -148,13 +151,17 @@ async def current(database: str | AsyncEngine) -> str | None:
     return heads[0] if heads else None
 
 
-async def is_at_head(database: AsyncEngine | AsyncConnection) -> bool:
-    """Whether the schema is exactly at :func:`head`: for readiness checks, two cheap queries.
+async def is_at_head(database: ConnectionPool | AsyncEngine | AsyncConnection) -> bool:
+    """Whether the schema is exactly at :func:`head`: for readiness checks, one or two cheap
+    queries (on a pool: a connection of the repository's, so a check tells whether requests
+    can get one).
 
     Raises :class:`~user_core.errors.StorageUnavailable` when the database cannot answer.
     """
     with TranslateErrors():
-        if isinstance(database, AsyncConnection):
+        if isinstance(database, ConnectionPool):
+            heads = await _pooled_heads(database)
+        elif isinstance(database, AsyncConnection):
             heads = await database.run_sync(_current_heads)
         else:
             async with database.connect() as connection:
@@ -164,6 +171,18 @@ async def is_at_head(database: AsyncEngine | AsyncConnection) -> bool:
 
 def _current_heads(connection: Connection) -> tuple[str, ...]:
     return MigrationContext.configure(connection).get_current_heads()
+
+
+async def _pooled_heads(pool: ConnectionPool) -> tuple[str, ...]:
+    # What Alembic's get_current_heads reads, in one query: no table means no revision yet.
+    connection = await pool.checkout()
+    try:
+        rows = await connection.fetch(_CURRENT_HEADS)
+    except asyncpg.UndefinedTableError:
+        return ()
+    finally:
+        await pool.checkin(connection)
+    return tuple(row[0] for row in rows)
 
 
 async def _run(database: str | AsyncEngine, action: Callable[[Connection], _T]) -> _T:

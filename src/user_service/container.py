@@ -117,6 +117,7 @@ async def database(
     end."""
     if migrate_on_start:
         await migrate.upgrade(engine, legacy_time_zone=legacy_time_zone)
+    await engine.dispose()  # until the next migration: requests and checks use the pool
     try:
         yield pool
     finally:
@@ -165,7 +166,7 @@ class Container(containers.DeclarativeContainer):
     )
     user_service = providers.Singleton(UserService, repository=repository, clock=clock)
 
-    readiness = providers.Singleton(DatabaseReadiness, engine=engine)
+    readiness = providers.Singleton(DatabaseReadiness, pool=pool)
     # None (authentication off) unless settings.auth_jwks names a JWKS.
     token_verifier = providers.Singleton(verifier_from_settings, settings)
     # None (rate limiting off) unless settings.rate_limit_enabled.

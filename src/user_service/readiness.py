@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from user_postgres import migrate
+from user_postgres import ConnectionPool, migrate
 
 READINESS_TIMEOUT_SECONDS: Final = 1.0
 """How long a readiness check waits for the database: below the probes' ``timeoutSeconds``."""
@@ -24,14 +22,14 @@ class DatabaseReadiness:
     reports as ``503`` too.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
         self._check: asyncio.Task[bool] | None = None
 
     async def __call__(self) -> bool:
         """``True`` when a connection answers in time and the schema is at head."""
         if self._check is None or self._check.done():
-            self._check = asyncio.create_task(migrate.is_at_head(self._engine))
+            self._check = asyncio.create_task(migrate.is_at_head(self._pool))
             # Retrieved here so that one no probe awaited is never reported as lost.
             self._check.add_done_callback(_retrieve)
         done, _ = await asyncio.wait({self._check}, timeout=READINESS_TIMEOUT_SECONDS)
