@@ -16,7 +16,7 @@ from user_postgres import statements as sql
 from user_postgres.error_translation import TranslateErrors
 from user_postgres.execution import Connection, Executor, Row, StatementObserver
 from user_postgres.pool import ConnectionPool
-from user_postgres.rows import changed_columns, draft_columns, user_added, user_from_row
+from user_postgres.rows import changed_columns, draft_columns, user_from_row
 
 _BIGINT_MAX = 2**63 - 1
 _translate_errors = TranslateErrors()
@@ -48,7 +48,7 @@ class PostgresUserRepository:
         with _translate_errors:
             async with self._database.connection() as connection:
                 (row,) = await connection.fetch(sql.INSERT, parameters)
-        return user_added(draft, row)
+        return user_from_row(row)
 
     async def add_once(
         self,
@@ -84,7 +84,7 @@ class PostgresUserRepository:
                 parameters = draft_columns(draft)
                 parameters["created_at"] = now
                 (row,) = await connection.fetch(sql.INSERT, parameters)
-                user = user_added(draft, row)
+                user = user_from_row(row)
                 response = respond(user)
                 await connection.fetch(
                     sql.INSERT_IDEMPOTENCY_RECORD,

@@ -30,18 +30,6 @@ def user_from_row(row: Mapping[Any, Any]) -> User:
     )
 
 
-def user_added(draft: UserDraft, row: Mapping[Any, Any]) -> User:
-    """The user that ``draft`` became in ``row``, inserted from it: its values are the draft's
-    (read back, they would only be checked again), the rest is what the database gave."""
-    return User(
-        id=row["id"],
-        **draft.field_values(),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        version=row["version"],
-    )
-
-
 def changed_columns(changes: UserChanges) -> dict[str, Any]:
     """The column values that ``changes`` sets, keys included; untouched columns are absent."""
     columns: dict[str, Any] = {}
