@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from user_postgres import ConnectionPool, EngineOptions, PoolStatus, PoolTimeout
+from user_postgres import ConnectionPool, EngineOptions, PoolStatus
 
 pytestmark = pytest.mark.anyio
 
@@ -27,23 +27,6 @@ async def test_the_pool_counts_connections_in_use_beyond_its_size_and_callers_wa
         await pool.checkin(await third)
         await pool.checkin(second)
         assert pool.status() == PoolStatus(size=1, checked_out=0, overflow=1, waiting=0)
-    finally:
-        await pool.close()
-
-
-async def test_a_caller_waits_for_a_free_connection_no_longer_than_the_pool_timeout(
-    database_url: str,
-) -> None:
-    pool = ConnectionPool(
-        database_url, EngineOptions(pool_size=1, max_overflow=0, pool_timeout=0.2)
-    )
-    try:
-        held = await pool.checkout()
-        with pytest.raises(PoolTimeout):
-            await pool.checkout()
-        assert pool.status().waiting == 0
-        await pool.checkin(held)
-        await pool.checkin(await pool.checkout())  # free again: no wait, no timeout
     finally:
         await pool.close()
 

@@ -175,11 +175,14 @@ async def test_an_exhausted_pool_is_storage_unavailable_after_the_pool_timeout(
     pool = ConnectionPool(
         database_url, EngineOptions(pool_size=1, max_overflow=0, pool_timeout=0.3)
     )
+    repository = PostgresUserRepository(pool)
     try:
         held = await pool.checkout()
         with pytest.raises(StorageUnavailable):
-            await PostgresUserRepository(pool).get(1)
+            await repository.get(1)
+        assert pool.status().waiting == 0
         await pool.checkin(held)
+        assert await repository.get(1) is None  # free again: answered
     finally:
         await pool.close()
 
