@@ -3,7 +3,7 @@
 - :class:`PostgresUserRepository`: the :class:`~user_core.ports.UserRepository` port, on a
   :class:`ConnectionPool` (asyncpg's pool).
 - :class:`EngineOptions`: how connections behave; :func:`create_engine`: SQLAlchemy's engine, for
-  migrations and checks.
+  migrations.
 - :mod:`user_postgres.migrate`: ``upgrade``, ``downgrade``, ``is_at_head``, … of the Alembic
   revisions in :mod:`user_postgres.migrations` (the repository's `migrations/` folder).
 - :class:`EmbeddedPostgres`: a real server from a wheel, for development and tests.

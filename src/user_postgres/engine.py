@@ -1,5 +1,5 @@
 """How the service connects: :class:`EngineOptions`, :func:`create_engine` (SQLAlchemy's, for
-migrations and checks) and :func:`asyncpg_connect_arguments` (for the repository's
+migrations) and :func:`asyncpg_connect_arguments` (for the repository's
 :class:`~user_postgres.pool.ConnectionPool`).
 
 The defaults suit one service process talking to PostgreSQL directly or through PgBouncer, with
@@ -111,7 +111,7 @@ def asyncpg_url(url: str | URL) -> URL:
 
 
 def create_engine(url: str | URL, options: EngineOptions | None = None) -> AsyncEngine:
-    """A SQLAlchemy engine for ``url`` (see :func:`asyncpg_url`), for migrations and checks.
+    """A SQLAlchemy engine for ``url`` (see :func:`asyncpg_url`), for migrations.
 
     The repository's statements run on a :class:`~user_postgres.pool.ConnectionPool` instead;
     dispose the engine when done.

@@ -3,9 +3,8 @@
 The repository's statements run on connections of an asyncpg pool, not on SQLAlchemy's: taking
 a connection from SQLAlchemy's pool and giving it back (two greenlet switches, a wrapper object
 with a weak-reference finaliser, the reset on return) cost about a quarter of the CPU of a
-``GET /users/{id}`` (``BENCHMARKS.md``, issue 20). Migrations and the readiness check still use
-a SQLAlchemy engine (:func:`~user_postgres.engine.create_engine`): Alembic needs one, and they
-are rare.
+``GET /users/{id}`` (``BENCHMARKS.md``, issue 20). Migrations still run on a SQLAlchemy engine
+(:func:`~user_postgres.engine.create_engine`): Alembic needs one, and they are rare.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from user_postgres.engine import EngineOptions, asyncpg_connect_arguments
 
 IDLE_SECONDS: Final = 300.0
 """An unused connection is closed after this long (asyncpg's default); the next use reopens one."""
-
 
 DISCARD_SECONDS: Final = 2.0
 """How long closing a connection in an unknown state may wait for the server's goodbye."""

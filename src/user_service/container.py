@@ -1,7 +1,7 @@
 """The dependency container: the one place that names every concrete class.
 
 settings → connection pool → repository → service → application, with telemetry watching the
-pool and the requests; a SQLAlchemy engine beside the pool migrates and checks the schema.
+pool and the requests; a SQLAlchemy engine beside the pool runs the migrations.
 Tests override providers (for example ``container.settings.override(Settings(database_url=...))``,
 or ``container.tracer_provider`` with one that keeps spans in memory) before the application is
 built.

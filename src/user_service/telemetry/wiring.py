@@ -99,7 +99,7 @@ class Telemetry:
         """Report ``pool``, and trace the statements run through ``engine``; call once.
 
         The repository's statements run on ``pool``: they are told to
-        :meth:`statement_observer`. The engine runs migrations and checks.
+        :meth:`statement_observer`. The engine runs the migrations.
         """
         if self.metrics is not None:
             self.metrics.watch_pool(pool)
