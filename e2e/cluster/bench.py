@@ -232,23 +232,27 @@ def _bottleneck(step: Step) -> str:
     top = max(users, key=lambda name: users[name])
     spent = ", ".join(f"{name} {cores:.2f}" for name, cores in users.items() if cores)
     fewest, most = step.pods_ready
-    if step.machine_busy >= 0.85:
+    if step.failed:
         return (
-            f"The machine's CPUs ({step.machine_busy:.0%} busy; cores: {spent}): "
-            f"{top} the largest share, so more pods could only queue for the same two cores."
+            f"Requests failed ({step.failed:.2%}): the service or its database refused or "
+            f"timed out (machine {step.machine_busy:.0%} busy; cores: {spent})."
         )
-    if step.hpa_desired is not None and step.hpa_desired > fewest:
+    if step.machine_busy >= 0.85 or step.dropped:
         return (
-            f"Pods: the HPA asked for {step.hpa_desired} at {step.hpa_cpu_percent} % of the CPU "
-            f"request while {fewest}–{most} were ready, and requests queued on those "
-            f"(machine {step.machine_busy:.0%} busy; cores: {spent})."
+            f"The machine's two CPUs ({step.machine_busy:.0%} busy, {step.dropped} iterations "
+            f"k6 could not start; cores: {spent}): {top} the largest share, so more pods "
+            "could only queue for the same cores."
         )
-    per_pod = users["the service's pods"] / max(1, most)
-    if per_pod >= 0.8:
-        return f"The service pods' CPU ({per_pod:.2f} cores a pod, limit 1)."
+    wanted = step.hpa_desired or most
+    if wanted > fewest:
+        return (
+            f"The service's CPU: at {step.hpa_cpu_percent} % of the pods' CPU request the HPA "
+            f"went from {fewest} to {wanted} pods during the step ({most} ready by its end; "
+            f"machine {step.machine_busy:.0%} busy; cores: {spent})."
+        )
     return (
-        f"None reached: {step.machine_busy:.0%} of the machine busy, {top} the largest user "
-        f"(cores: {spent})."
+        f"None reached at {most} pod(s): {step.machine_busy:.0%} of the machine busy, {top} the "
+        f"largest user (cores: {spent})."
     )
 
 
@@ -280,21 +284,29 @@ def _chart(report: dict[str, Any], path: Path) -> Path:
             continue
         starts = [s["started_at"] for s in steps]
         ends = [s["started_at"] + s["seconds"] for s in steps]
-        line = rate.step(starts, [s["offered_rpm"] for s in steps], where="post", linestyle=":")
+        offered = [s["offered_rpm"] for s in steps]
+        line = rate.step([*starts, ends[-1]], [*offered, offered[-1]], where="post", linestyle=":")
         colour = line[0].get_color()
         rate.plot(ends, [s["achieved_rpm"] for s in steps], "o-", color=colour, label=config)
         p99.plot(ends, [s["p99_ms"] for s in steps], "o-", color=colour, label=config)
-        ready = [
-            (point["at"], point["ready"]) for point in report.get("samples", {}).get(config, [])
-        ]
-        if ready:
-            pods.step(*zip(*ready, strict=True), where="post", color=colour, label=config)
+        samples = report["samples"].get(config, [])
+        times = [point["at"] for point in samples]
+        pods.step(times, [p["ready"] for p in samples], where="post", color=colour, label=config)
+        pods.step(
+            times,
+            [p["desired"] or 0 for p in samples],
+            where="post",
+            color=colour,
+            linestyle="--",
+            linewidth=0.8,
+        )
         pods.plot(ends, [s["pods_ready"][1] for s in steps], "o", color=colour)
     rate.set_ylabel("requests a minute\n(dotted: offered)")
     p99.set_ylabel("p99 ms (log)")
     p99.set_yscale("log")
     p99.axhline(report["arguments"]["p99_ms"], color="grey", linestyle=":", linewidth=1)
-    pods.set_ylabel("ready pods")
+    pods.set_ylabel("ready pods\n(dashed: the HPA's wish)")
+    pods.yaxis.get_major_locator().set_params(integer=True)
     pods.set_xlabel("seconds since the configuration's walk began")
     for axes in (rate, p99, pods):
         axes.legend(loc="upper left")
