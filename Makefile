@@ -166,7 +166,7 @@ app-image-in-kind:
 
 .PHONY: cluster-test
 cluster-test: install tools app-image-in-kind ## The cluster e2e suite on the Kind cluster (make kind-up first); results in CLUSTER_RESULTS
-	$(CLUSTER_ENV) USER_SERVICE_CLUSTER_RESULTS=$(CLUSTER_RESULTS) $(BIN)/pytest e2e/cluster --timeout=1200
+	$(CLUSTER_ENV) USER_SERVICE_CLUSTER_RESULTS=$(CLUSTER_RESULTS) $(BIN)/pytest $(or $(CLUSTER_TESTS),e2e/cluster) --timeout=1200
 
 # The scaling plan on the Kind cluster (e2e/cluster/bench.py): the chart with the HPA from one pod,
 # with and without the Pooler, k6 stepped up until p99 passes 100 ms or a request fails; a JSON
