@@ -237,13 +237,26 @@ def _bottleneck(step: Step) -> str:
             f"Requests failed ({step.failed:.2%}): the service or its database refused or "
             f"timed out (machine {step.machine_busy:.0%} busy; cores: {spent})."
         )
-    if step.machine_busy >= 0.85 or step.dropped:
+    if step.machine_busy >= 0.85:
         return (
             f"The machine's two CPUs ({step.machine_busy:.0%} busy, {step.dropped} iterations "
             f"k6 could not start; cores: {spent}): {top} the largest share, so more pods "
             "could only queue for the same cores."
         )
     wanted = step.hpa_desired or most
+    if step.dropped and wanted > fewest:
+        return (
+            f"The pods' CPU while the HPA caught up: at {step.hpa_cpu_percent} % of the CPU "
+            f"request it went from {fewest} to {wanted} pods, and until the new pod served the "
+            f"busy ones queued requests (p99 {step.p99_ms:.0f} ms, {step.dropped} iterations k6 "
+            f"could not start) with the machine only {step.machine_busy:.0%} busy (cores: {spent})."
+        )
+    if step.dropped:
+        return (
+            f"The pods' CPU at the HPA's {most} pods ({step.hpa_cpu_percent} % of the request): "
+            f"requests queued (p99 {step.p99_ms:.0f} ms, {step.dropped} iterations k6 could not "
+            f"start) with the machine {step.machine_busy:.0%} busy (cores: {spent})."
+        )
     if wanted > fewest:
         return (
             f"The service's CPU: at {step.hpa_cpu_percent} % of the pods' CPU request the HPA "
