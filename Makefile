@@ -154,14 +154,30 @@ kind-up: ## Create the Kind cluster `user-service` with local-path volumes, metr
 kind-down: ## Delete the Kind cluster and restore the kernel settings it changed
 	$(KIND_SCRIPTS)/kind-down.sh
 
-.PHONY: cluster-test
-cluster-test: install tools ## The cluster e2e suite on the Kind cluster (make kind-up first); results in CLUSTER_RESULTS
+# What the cluster suite and the cluster benchmark run with: kubectl and helm, the cluster, the image.
+CLUSTER_ENV = PATH="$(KIND_BIN):$(CURDIR)/$(TOOLS):$$PATH" KUBECONFIG=$(KIND_KUBECONFIG) \
+	USER_SERVICE_CLUSTER_IMAGE=$(APP_IMAGE):$(APP_TAG) \
+	USER_SERVICE_CLUSTER_HELM_ARGS="$$($(KIND_SCRIPTS)/chart-args.sh)"
+
+.PHONY: app-image-in-kind
+app-image-in-kind:
 	$(KIND_SCRIPTS)/app-image.sh $(APP_IMAGE):$(APP_TAG)
 	$(KIND_SCRIPTS)/load-image.sh $(APP_IMAGE):$(APP_TAG)
-	PATH="$(KIND_BIN):$(CURDIR)/$(TOOLS):$$PATH" KUBECONFIG=$(KIND_KUBECONFIG) \
-		USER_SERVICE_CLUSTER_IMAGE=$(APP_IMAGE):$(APP_TAG) USER_SERVICE_CLUSTER_RESULTS=$(CLUSTER_RESULTS) \
-		USER_SERVICE_CLUSTER_HELM_ARGS="$$($(KIND_SCRIPTS)/chart-args.sh)" \
-		$(BIN)/pytest e2e/cluster --timeout=1200
+
+.PHONY: cluster-test
+cluster-test: install tools app-image-in-kind ## The cluster e2e suite on the Kind cluster (make kind-up first); results in CLUSTER_RESULTS
+	$(CLUSTER_ENV) USER_SERVICE_CLUSTER_RESULTS=$(CLUSTER_RESULTS) $(BIN)/pytest $(or $(CLUSTER_TESTS),e2e/cluster) --timeout=1200
+
+# The scaling plan on the Kind cluster (e2e/cluster/bench.py): the chart with the HPA from one pod,
+# with and without the Pooler, k6 stepped up until p99 passes 100 ms or a request fails; a JSON
+# file and a chart in CLUSTER_BENCH_RESULTS, a section appended to BENCHMARKS.md.
+CLUSTER_BENCH_ARGS ?=
+CLUSTER_BENCH_RESULTS ?= .cache/cluster-bench
+
+.PHONY: cluster-bench
+cluster-bench: install tools app-image-in-kind ## The stepped load with autoscaling on the Kind cluster (make kind-up first); appends to BENCHMARKS.md
+	$(CLUSTER_ENV) USER_SERVICE_CLUSTER_NAMESPACE=user-service-bench \
+		$(BIN)/python -m e2e.cluster.bench --results $(CLUSTER_BENCH_RESULTS) $(CLUSTER_BENCH_ARGS)
 
 # What CI runs: the cluster up, the suite, the cluster down whatever the suite's result.
 .PHONY: cluster-ci

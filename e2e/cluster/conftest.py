@@ -1,8 +1,9 @@
 """The cluster suite: one release of the chart on the Kind cluster (`make kind-up`), installed
-with helm/user-service/ci/kind-values.yaml (a CloudNativePG Cluster and Pooler), reached at its
-Service's ClusterIP (kind-up.sh routes the Service network through the node).
+with helm/user-service/ci/kind-values.yaml (a two-instance CloudNativePG Cluster, the Pooler, the
+HPA), reached at its Service's ClusterIP (kind-up.sh routes the Service network through the node).
 
-The modules run in the order of their names: install, scenarios, upgrade, uninstall. Extra helm
+The modules run in the order of their names: install, scenarios, faults under load (the
+database's, then the pods'), upgrade, uninstall. Extra helm
 arguments come from USER_SERVICE_CLUSTER_HELM_ARGS (the last `--timeout` wins), which is how a
 deliberately broken value is tried (the README names those tried). Run by
 `make cluster-test`, never by `make test`: without USER_SERVICE_CLUSTER_IMAGE the folder is not
@@ -21,16 +22,15 @@ import httpx2 as httpx
 import pytest
 
 from e2e.cluster.kube import (
-    CHART,
-    INSTANCE,
     NAMESPACE,
     RELEASE,
     RESULTS,
-    chart_args,
     helm,
     image,
+    install,
     kubectl,
-    kubectl_json,
+    service_url,
+    wait_until_served,
 )
 
 ROLLOUT_SECONDS = int(os.environ.get("USER_SERVICE_CLUSTER_ROLLOUT_SECONDS", "600"))
@@ -43,27 +43,6 @@ class Release:
     service: str
 
 
-def _service_url() -> tuple[str, str]:
-    services = kubectl_json("get", "services", f"--selector={INSTANCE}")["items"]
-    api = [s for s in services if s["spec"].get("clusterIP") not in (None, "None")]
-    assert len(api) == 1, [s["metadata"]["name"] for s in services]
-    spec = api[0]["spec"]
-    return api[0]["metadata"]["name"], f"http://{spec['clusterIP']}:{spec['ports'][0]['port']}"
-
-
-def wait_until_served(base_url: str, seconds: float = 60) -> float:
-    """Seconds until /readyz answers 200 through the Service (kube-proxy lags its endpoints)."""
-    start = time.monotonic()
-    while True:
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
-                return time.monotonic() - start
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() - start < seconds, f"{base_url}/readyz not served in {seconds} s"
-        time.sleep(0.5)
-
-
 @pytest.fixture(scope="session")
 def release() -> Iterator[Release]:
     """helm install, timed; removed at the end, whatever happened, if the uninstall test did not
@@ -71,19 +50,9 @@ def release() -> Iterator[Release]:
     _, tag = image()
     start = time.monotonic()
     try:
-        helm("install", RELEASE, str(CHART), "--create-namespace", *chart_args(tag, wait=False))
-        for deployment in kubectl(
-            "get", "deployments", f"--selector={INSTANCE}", "-o=name"
-        ).stdout.split():
-            kubectl(
-                "rollout",
-                "status",
-                deployment,
-                f"--timeout={ROLLOUT_SECONDS}s",
-                timeout=ROLLOUT_SECONDS + 60,
-            )
+        install(tag, rollout_seconds=ROLLOUT_SECONDS)
         RESULTS.figures["install_seconds"] = round(time.monotonic() - start, 1)
-        service, base_url = _service_url()
+        service, base_url = service_url()
         RESULTS.figures["first_served_after_install_seconds"] = round(
             wait_until_served(base_url), 1
         )

@@ -76,6 +76,10 @@ cnpg() {
   go_component cnpg github.com/cloudnative-pg/cloudnative-pg "$CNPG_VERSION" "" "" \
     github.com/cloudnative-pg/cloudnative-pg/cmd/manager
 }
+kube-router() {
+  go_component kube-router github.com/cloudnativelabs/kube-router/v2 "$KUBE_ROUTER_VERSION" "" "" \
+    github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+}
 
 # Tilt cannot be built as a dependency with its replace directives ignored (it needs its forks of
 # `browser` and `fsutil`): the local module is Tilt's own go.mod and go.sum, renamed, plus a
@@ -103,7 +107,7 @@ tilt() {
 
 components=("$@")
 if [[ ${#components[@]} -eq 0 ]]; then
-  components=(kubernetes etcd kind crictl coredns cnpg local-path-provisioner metrics-server)
+  components=(kubernetes etcd kind crictl coredns cnpg local-path-provisioner metrics-server kube-router)
 fi
 for component in "${components[@]}"; do
   "$component"

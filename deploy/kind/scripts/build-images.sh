@@ -113,19 +113,31 @@ for tool in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6
 done
 exec "$0" "$@"'
 
-kube_proxy_image() {
-  local base dir
-  base=$(rootfs base "$BASE_PACKAGES")
+# iptables_image NAME TAG ROOTFS BINARY: BINARY in /usr/local/bin of a copy of ROOTFS, whose
+# iptables tools go through IPTABLES_WRAPPER.
+iptables_image() {
+  local dir
   dir=$(mktemp -d)
-  cp -a "$base/." "$dir/"
-  install -m 0755 "$(bin kubernetes "$KUBERNETES_VERSION" kube-proxy)" "$dir/usr/local/bin/kube-proxy"
+  cp -a "$3/." "$dir/"
+  install -m 0755 "$4" "$dir/usr/local/bin/$(basename "$4")"
   for tool in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
     rm -f "$dir/usr/sbin/$tool"
     printf '%s\n' "$IPTABLES_WRAPPER" >"$dir/usr/sbin/$tool"
     chmod 0755 "$dir/usr/sbin/$tool"
   done
-  import_dir "$(local_image kube-proxy "$KUBERNETES_VERSION")" "$dir"
+  import_dir "$(local_image "$1" "$2")" "$dir"
   rm -rf "$dir"
+}
+
+kube_proxy_image() {
+  iptables_image kube-proxy "$KUBERNETES_VERSION" "$(rootfs base "$BASE_PACKAGES")" \
+    "$(bin kubernetes "$KUBERNETES_VERSION" kube-proxy)"
+}
+
+# kube-router's firewall (the NetworkPolicy enforcer) programs iptables and ipset.
+kube_router_image() {
+  iptables_image kube-router "$KUBE_ROUTER_VERSION" "$(rootfs netpol "$NETPOL_PACKAGES")" \
+    "$(bin kube-router "$KUBE_ROUTER_VERSION" kube-router)"
 }
 
 # PostgreSQL and PgBouncer from Debian's packages, one file system, two images (DATABASE_SUITE:
@@ -180,6 +192,7 @@ component_images() {
     static_image "$c" "$k" "usr/local/bin/$c=$(bin kubernetes "$k" "$c")"
   done
   kube_proxy_image
+  kube_router_image
   static_image etcd "${ETCD_VERSION#v}-0" "usr/local/bin/etcd=$(bin etcd "$ETCD_VERSION" v3)"
   static_image coredns "$COREDNS_VERSION" "coredns=$(bin coredns "$COREDNS_VERSION" coredns)" \
     -- --change 'ENTRYPOINT ["/coredns"]'
@@ -199,6 +212,7 @@ component_images() {
 
 NODE_PACKAGES="systemd,systemd-sysv,dbus,containerd,runc,containernetworking-plugins,iptables,nftables,conntrack,socat,ethtool,kmod,iproute2,procps,util-linux,mount,ca-certificates,libseccomp2,ebtables,bash,jq,pigz"
 BASE_PACKAGES="iptables,conntrack,ca-certificates"
+NETPOL_PACKAGES="iptables,ipset,conntrack,ca-certificates"
 DATABASE_PACKAGES="postgresql,pgbouncer,ca-certificates,locales-all"
 node_rootfs() { rootfs node "$NODE_PACKAGES"; }
 # The archives the node carries: every component image, not the node itself nor the Python base.
@@ -276,6 +290,7 @@ storage_manifest() {
 # The root file systems alone (they need no Go binaries).
 if [[ ${1:-} == --rootfs ]]; then
   rootfs base "$BASE_PACKAGES" >/dev/null
+  rootfs netpol "$NETPOL_PACKAGES" >/dev/null
   rootfs database "$DATABASE_PACKAGES" "$DATABASE_SUITE" >/dev/null
   node_rootfs >/dev/null
   exit 0

@@ -2,7 +2,7 @@
 # Install a cluster add-on from the manifests of the very module its binary was built from, on
 # the locally built image (KIND_SOURCE=local) or the published one (KIND_SOURCE=registry).
 #
-#   deploy/kind/scripts/install-addons.sh metrics-server|cnpg
+#   deploy/kind/scripts/install-addons.sh metrics-server|cnpg|netpol
 #
 # Idempotent (server-side apply); waits until the add-on is available.
 source "$(dirname "$0")/lib.sh"
@@ -47,6 +47,14 @@ cnpg() {
     kubectl apply --server-side --force-conflicts -f "$manifest" >/dev/null
   fi
   kubectl --namespace cnpg-system rollout status deployment/cnpg-controller-manager --timeout=300s
+}
+
+# kube-router's firewall, the NetworkPolicy enforcer (the bridge network plugin has none). Built
+# here from its module in both sources (no published image is pinned for it).
+netpol() {
+  sed "s#image: kube-router#image: $(local_image kube-router "$KUBE_ROUTER_VERSION")#" \
+    "$KIND_DIR/netpol.yaml" | kubectl apply --server-side --force-conflicts -f - >/dev/null
+  kubectl --namespace kube-system rollout status daemonset/kube-router --timeout=180s
 }
 
 for addon in "$@"; do

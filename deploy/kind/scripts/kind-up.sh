@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create the Kind cluster `user-service` and make it ready for the chart: local-path volumes (the
-# default storage class), metrics-server, CloudNativePG's operator. `make kind-up` runs this.
+# default storage class), metrics-server, CloudNativePG's operator, kube-router's NetworkPolicy
+# enforcement. `make kind-up` runs this.
 #
 #   KIND_SOURCE=local     (default) everything built here: no registry is ever contacted
 #   KIND_SOURCE=registry  kind's published node image and the published operator manifest
@@ -69,6 +70,10 @@ main() {
   timed "system pods ready" kubectl wait --namespace kube-system --for=condition=Ready pods --all --timeout=180s
   timed "metrics-server" "$KIND_DIR/scripts/install-addons.sh" metrics-server
   timed "CloudNativePG operator" "$KIND_DIR/scripts/install-addons.sh" cnpg
+  # kind's published node image runs kindnet, which enforces NetworkPolicies itself.
+  if [[ $KIND_SOURCE == local ]]; then
+    timed "NetworkPolicy enforcer" "$KIND_DIR/scripts/install-addons.sh" netpol
+  fi
   trap - ERR
   log "cluster $CLUSTER up in $((SECONDS - start)) s; KUBECONFIG=$KUBECONFIG"
 }
