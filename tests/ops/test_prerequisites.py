@@ -48,14 +48,15 @@ def test_a_bare_machine_gets_one_line_naming_everything(tmp_path: Path) -> None:
         "npm",
         "Chromium",
         "Docker engine",
-        "apt-get install -y chromium docker.io",
+        "wrk",
+        "apt-get install -y chromium wrk docker.io",
     ):
         assert needed in lines[0]
     assert "bash .ci/run" in lines[0]
 
 
 def test_an_engine_that_does_not_answer_is_named(tmp_path: Path) -> None:
-    result = _run({"go": 0, "npm": 0, "chromium": 0, "docker": 1}, tmp_path)
+    result = _run({"go": 0, "npm": 0, "chromium": 0, "wrk": 0, "docker": 1}, tmp_path)
     assert result.returncode == 1
     assert "no engine answers: start dockerd" in result.stderr
     assert "apt-get" not in result.stderr
@@ -63,5 +64,5 @@ def test_an_engine_that_does_not_answer_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("browser", ["chromium", "chromium-browser"])
 def test_a_complete_machine_passes_silently(tmp_path: Path, browser: str) -> None:
-    result = _run({"go": 0, "npm": 0, browser: 0, "docker": 0}, tmp_path)
+    result = _run({"go": 0, "npm": 0, browser: 0, "wrk": 0, "docker": 0}, tmp_path)
     assert (result.returncode, result.stderr) == (0, "")
