@@ -155,9 +155,12 @@ kind-down: ## Delete the Kind cluster and restore the kernel settings it changed
 	$(KIND_SCRIPTS)/kind-down.sh
 
 # What the cluster suite and the cluster benchmark run with: kubectl and helm, the cluster, the image.
+# CLUSTER_HELM_ARGS adds helm arguments to every install, e.g. to show a test failing on purpose:
+# make cluster-test CLUSTER_TESTS=e2e/cluster/test_3_disruptions.py CLUSTER_HELM_ARGS=--set=lifecycle.preStopSleepSeconds=0
+CLUSTER_HELM_ARGS ?=
 CLUSTER_ENV = PATH="$(KIND_BIN):$(CURDIR)/$(TOOLS):$$PATH" KUBECONFIG=$(KIND_KUBECONFIG) \
 	USER_SERVICE_CLUSTER_IMAGE=$(APP_IMAGE):$(APP_TAG) \
-	USER_SERVICE_CLUSTER_HELM_ARGS="$$($(KIND_SCRIPTS)/chart-args.sh)"
+	USER_SERVICE_CLUSTER_HELM_ARGS="$$($(KIND_SCRIPTS)/chart-args.sh) $(CLUSTER_HELM_ARGS)"
 
 .PHONY: app-image-in-kind
 app-image-in-kind:

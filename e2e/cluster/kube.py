@@ -64,15 +64,20 @@ def chart_args(tag: str, *, wait: bool = True) -> list[str]:
     schema is at head, so `--wait` (resources Ready before post-install hooks) never finishes.
     """
     repository, _ = image()
-    extra = shlex.split(os.environ.get("USER_SERVICE_CLUSTER_HELM_ARGS", ""))
     return [
         f"--values={VALUES}",
         f"--set=image.repository={repository}",
         f"--set=image.tag={tag}",
         *(["--wait"] if wait else []),
         "--timeout=10m",
-        *extra,
+        *cluster_args(),
     ]
+
+
+def cluster_args() -> list[str]:
+    """The helm arguments this cluster needs beside the values file, and any a run adds
+    (USER_SERVICE_CLUSTER_HELM_ARGS; `make cluster-test CLUSTER_HELM_ARGS=...`)."""
+    return shlex.split(os.environ.get("USER_SERVICE_CLUSTER_HELM_ARGS", ""))
 
 
 def install(tag: str, *extra: str, rollout_seconds: float = 600) -> None:

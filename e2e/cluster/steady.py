@@ -99,6 +99,15 @@ class SteadyLoad:
         for thread in self._threads:
             thread.join(timeout=CLIENT_TIMEOUT + 5)
 
+    def figures(self) -> dict[str, object]:
+        """What RELIABILITY.md quotes of a run: requests, their statuses, failures, creates."""
+        return {
+            "requests": len(self.answers),
+            "statuses": dict(self.statuses()),
+            "failed": len(self.failures()),
+            "acknowledged_creates": len(self.created),
+        }
+
     def failures(self, since: float = 0.0) -> list[Answer]:
         return [a for a in self.answers if not a.ok and a.at >= since]
 

@@ -81,10 +81,7 @@ def test_the_hpa_scales_out_and_back_in_under_load_and_no_request_fails(release:
     RESULTS.figures["hpa_scale_out_and_in"] = {
         "pods": f"{low} -> {high} -> {low}",
         **{name: round(value, 1) for name, value in timeline.items()},
-        "requests": len(load.answers),
-        "statuses": dict(load.statuses()),
-        "failed": len(load.failures()),
-        "acknowledged_creates": len(load.created),
+        **load.figures(),
     }
     assert len(load.answers) > RATE * 15
     assert load.failures() == [], load.failures()[:20]
@@ -104,10 +101,7 @@ def test_a_rollout_restart_under_load_fails_no_request(release: Release) -> None
     after = {pod["metadata"]["uid"] for pod in api_pods()}
     RESULTS.figures["rollout_restart"] = {
         "seconds": round(seconds, 1),
-        "requests": len(load.answers),
-        "statuses": dict(load.statuses()),
-        "failed": len(load.failures()),
-        "acknowledged_creates": len(load.created),
+        **load.figures(),
     }
     assert before.isdisjoint(after)
     assert len(load.answers) > RATE * 15
@@ -143,9 +137,7 @@ def test_a_killed_pod_costs_few_requests_and_leaves_the_service_at_once(release:
     RESULTS.figures["pod_killed"] = {
         "out_of_endpoints_seconds": round(unrouted, 2),
         "replacement_ready_seconds": round(replaced, 1),
-        "requests": len(load.answers),
-        "statuses": dict(load.statuses()),
-        "failed": len(failed),
+        **load.figures(),
         "last_failure_after_kill_seconds": round(last_failure, 2),
         "failures": [f"{a.at - killed:+.2f} s {a.op} {a.status} {a.error[:80]}" for a in failed],
     }

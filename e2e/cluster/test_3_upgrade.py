@@ -39,10 +39,7 @@ def test_an_upgrade_to_a_new_image_under_load_fails_no_request(release: Release)
 
     RESULTS.figures["upgrade"] = {
         "seconds": round(upgrade_seconds, 1),
-        "requests": len(load.answers),
-        "statuses": dict(load.statuses()),
-        "failed": len(load.failures()),
-        "acknowledged_creates": len(load.created),
+        **load.figures(),
         "rate_per_second": RATE,
     }
     assert len(load.answers) > RATE * 15
