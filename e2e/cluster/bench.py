@@ -264,8 +264,8 @@ def _bottleneck(step: Step) -> str:
             f"machine {step.machine_busy:.0%} busy; cores: {spent})."
         )
     return (
-        f"None reached at {most} pod(s): {step.machine_busy:.0%} of the machine busy, {top} the "
-        f"largest user (cores: {spent})."
+        f"No bottleneck yet at {most} pod(s): {step.machine_busy:.0%} of the machine busy, {top} "
+        f"the largest user (cores: {spent})."
     )
 
 

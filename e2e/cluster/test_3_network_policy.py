@@ -33,19 +33,23 @@ from e2e.cluster.kube import (
 PROBE = """
 import sys, time, urllib.request
 deadline = time.monotonic() + float(sys.argv[2])
+attempts = 0
 while True:
+    attempts += 1
     try:
-        print(urllib.request.urlopen(sys.argv[1], timeout=3).status)
+        print(urllib.request.urlopen(sys.argv[1], timeout=3).status, "attempts", attempts)
         break
     except Exception as error:
         if time.monotonic() > deadline:
-            print("denied", type(getattr(error, "reason", error)).__name__)
+            reason = type(getattr(error, "reason", error)).__name__
+            print("denied", reason, "attempts", attempts)
             break
         time.sleep(1)
 """
 """What a probe pod runs: the status of GET /livez once it answers, or `denied` and the last
-error's name when it did not answer within the seconds given. The firewall learns a new pod's
-address a moment after the pod starts, so an allowed peer's first attempt may be refused."""
+error's name when it did not answer within the seconds given; then how many attempts it made.
+The firewall learns a new pod's address a moment after the pod starts, so an allowed peer's
+first attempts may be refused."""
 
 PATIENCE = 30
 """Seconds a probe keeps trying: a refused peer is refused that long."""
