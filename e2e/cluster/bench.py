@@ -126,7 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="make cluster-bench", description=__doc__)
     parser.add_argument("--configs", default="pooler,direct", help="pooler, direct, or both")
-    parser.add_argument("--stages", default="1500,3000,6000,9000,12000,15000,18000,21000,24000")
+    parser.add_argument(
+        "--stages",
+        default="1500,3000,6000,9000,12000,15000,18000,21000,24000,30000,36000",
+        help="offered rates (requests a minute), walked up until one fails",
+    )
     parser.add_argument("--step-seconds", type=int, default=60)
     parser.add_argument("--p99-ms", type=float, default=100.0)
     parser.add_argument("--users", type=int, default=200, help="users k6 seeds each step")
