@@ -175,7 +175,7 @@ cluster-test: install tools app-image-in-kind ## The cluster e2e suite on the Ki
 # with and without the Pooler, k6 stepped up until p99 passes 100 ms or a request fails; a JSON
 # file and a chart in CLUSTER_BENCH_RESULTS, a section appended to BENCHMARKS.md.
 CLUSTER_BENCH_ARGS ?=
-CLUSTER_BENCH_RESULTS ?= .cache/cluster-bench
+CLUSTER_BENCH_RESULTS ?= docs/cluster-bench
 
 .PHONY: cluster-bench
 cluster-bench: install tools app-image-in-kind ## The stepped load with autoscaling on the Kind cluster (make kind-up first); appends to BENCHMARKS.md

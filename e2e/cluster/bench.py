@@ -135,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--p99-ms", type=float, default=100.0)
     parser.add_argument("--users", type=int, default=200, help="users k6 seeds each step")
     parser.add_argument("--max-pods", type=int, default=4, help="the HPA's maxReplicas")
-    parser.add_argument("--results", default=".cache/cluster-bench")
+    parser.add_argument("--results", default="docs/cluster-bench")
     parser.add_argument("--no-record", dest="record", action="store_false")
     return parser
 
