@@ -271,3 +271,18 @@ def test_a_second_request_on_a_kept_alive_connection_gets_its_own_head_time(
         time.sleep(HEAD_TIMEOUT * 0.6)  # past most of the first head's time, within keep-alive
         sock.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert read_response(sock).status == 200
+
+
+def test_a_second_head_sent_slowly_has_its_whole_time(server: RunningServer) -> None:
+    # The second head begins halfway through the first one's time and ends after it: the timer
+    # set for the first head must give the second its own.
+    head = b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    with connection(server.base_url, timeout=HEAD_TIMEOUT * 5) as sock:
+        sock.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(sock).status == 200
+        time.sleep(HEAD_TIMEOUT * 0.5)
+        for piece in (head[:10], head[10:30]):
+            sock.sendall(piece)
+            time.sleep(HEAD_TIMEOUT * 0.35)
+        sock.sendall(head[30:])
+        assert read_response(sock).status == 200

@@ -8,7 +8,7 @@ closure on every request, and together they were a quarter of the CPU above the 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from time import perf_counter
 from typing import Protocol
 
@@ -43,19 +43,28 @@ class Edge:
     """Names each request (``X-Request-ID``), tells ``observer``, and answers what escaped.
 
     The request id is echoed when the client sent a sane one, else generated, kept in the scope
-    and added to the response's headers. An exception that escaped every handler goes to
+    and added to the response's headers. An exception whose class (or a base of it) is in
+    ``handlers`` is answered with that handler's response, as Starlette's
+    ``ExceptionMiddleware`` would; when the app has no middleware of its own, the edge takes
+    that layer's place too. Any other exception, or one its handler raised again, goes to
     ``on_error``, whose response is sent if none has started (a ``500``); it is then raised
     again for the server, as Starlette's own catch-all does. Its status for ``observer`` is 500.
     """
 
-    __slots__ = ("_app", "_observer", "_on_error")
+    __slots__ = ("_app", "_handlers", "_observer", "_on_error")
 
     def __init__(
-        self, app: ASGIApp, *, on_error: ErrorHandler, observer: RequestObserver | None
+        self,
+        app: ASGIApp,
+        *,
+        on_error: ErrorHandler,
+        observer: RequestObserver | None,
+        handlers: Mapping[type[Exception], ErrorHandler] | None = None,
     ) -> None:
         self._app = app
         self._on_error = on_error
         self._observer = observer
+        self._handlers = handlers or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request (any other scope passes through untouched)."""
@@ -85,7 +94,16 @@ class Edge:
             observer.started()
         started = perf_counter()
         try:
-            await self._app(scope, receive, send_with_id)
+            try:
+                await self._app(scope, receive, send_with_id)
+            except Exception as error:
+                handler = self._handler_for(error)
+                if handler is None or status != NOT_STARTED:
+                    raise
+                handled = await handler(Request(scope, receive), error)
+                # A handled error may be raised again on another request: no traceback to grow.
+                error.__traceback__ = None
+                await handled(scope, receive, send_with_id)
         except Exception as error:
             response = await self._on_error(Request(scope), error)
             if status == NOT_STARTED:
@@ -94,3 +112,10 @@ class Edge:
         finally:
             if observer is not None:
                 observer.finished(scope, status or 500, perf_counter() - started)
+
+    def _handler_for(self, error: Exception) -> ErrorHandler | None:
+        for cls in type(error).__mro__:
+            handler = self._handlers.get(cls)
+            if handler is not None:
+                return handler
+        return None

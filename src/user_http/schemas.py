@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec.json import encode as _encode_json
 
 from user_core import (
     MAX_USER_ID,
@@ -302,10 +303,15 @@ class HealthStatus(Struct, gc=False):
 
 
 def rfc3339(moment: datetime) -> str:
-    """``moment`` in UTC as RFC 3339 with a ``Z`` suffix and always six fraction digits."""
+    """``moment`` in UTC as RFC 3339 with a ``Z`` suffix and always six fraction digits.
+
+    msgspec writes a UTC moment so, about ten times faster than ``datetime.isoformat`` (a
+    tenth of a user's encoding), except that it leaves a zero fraction out.
+    """
     if moment.tzinfo is not UTC:  # the storage's own timestamps skip the conversion
         moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds")[:-6] + "Z"  # "+00:00" becomes "Z"
+    text = _encode_json(moment)[1:-1].decode("ascii")
+    return text if moment.microsecond else f"{text[:-1]}.000000Z"
 
 
 def user_resource(user: User) -> UserResource:

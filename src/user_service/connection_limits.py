@@ -70,6 +70,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._reading_head = True
         self._head_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
+        self._head_deadline = 0.0
+        """When the head under way must be complete, in the loop's time."""
         self._refusal: bytes | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -116,8 +118,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(self._refusals.too_many_headers)
 
     def on_headers_complete(self) -> None:
-        self._reading_head = False
-        self._stop_head_timer()
+        self._reading_head = False  # the timer lapses when it finds no head under way
         size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
         if size > self._limits.max_head_bytes:
             self._refuse(self._refusals.head_too_large)
@@ -128,10 +129,15 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         raise _Refused
 
     def _start_head_timer(self) -> None:
-        self._stop_head_timer()
-        self._head_timer = self.loop.call_later(
-            self._limits.head_timeout_seconds, self._on_head_timeout
-        )
+        """Give the head that begins now its time.
+
+        One timer a connection, moved on only when it fires before the current head's deadline:
+        a timer armed and cancelled for every request cost a kept-alive connection more than
+        the rest of these limits together.
+        """
+        self._head_deadline = self.loop.time() + self._limits.head_timeout_seconds
+        if self._head_timer is None:
+            self._head_timer = self.loop.call_at(self._head_deadline, self._on_head_timeout)
 
     def _stop_head_timer(self) -> None:
         if self._head_timer is not None:
@@ -140,7 +146,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def _on_head_timeout(self) -> None:
         self._head_timer = None
-        if self.transport.is_closing():
+        if self.transport.is_closing() or not self._reading_head:
+            return
+        if self.loop.time() < self._head_deadline:  # armed for an earlier head
+            self._head_timer = self.loop.call_at(self._head_deadline, self._on_head_timeout)
             return
         cycle: RequestResponseCycle | None = self.cycle  # None until a first request
         if cycle is not None and not cycle.response_complete:
