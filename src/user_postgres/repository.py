@@ -48,7 +48,7 @@ class PostgresUserRepository:
         with _translate_errors:
             async with self._database.connection() as connection:
                 (row,) = await connection.fetch(sql.INSERT, parameters)
-        return user_from_row(row)
+        return user_from_row(row, draft.field_values())
 
     async def add_once(
         self,
@@ -84,7 +84,7 @@ class PostgresUserRepository:
                 parameters = draft_columns(draft)
                 parameters["created_at"] = now
                 (row,) = await connection.fetch(sql.INSERT, parameters)
-                user = user_from_row(row)
+                user = user_from_row(row, draft.field_values())
                 response = respond(user)
                 await connection.fetch(
                     sql.INSERT_IDEMPOTENCY_RECORD,
@@ -130,7 +130,7 @@ class PostgresUserRepository:
             async with self._database.connection() as connection:
                 statement = sql.UPDATE if expected_version is None else sql.UPDATE_IF_VERSION
                 row = await _write_one(connection, statement, user_id, expected_version, parameters)
-        return user_from_row(row)
+        return user_from_row(row, changes.field_values())
 
     async def delete(self, user_id: int, expected_version: int | None) -> None:
         """See :meth:`UserRepository.delete`."""

@@ -15,12 +15,25 @@ from user_postgres.tables import key_column
 _UNIQUE: frozenset[str] = frozenset(field.name for field in USER_FIELDS if field.unique)
 
 
-def user_from_row(row: Mapping[Any, Any]) -> User:
-    """The user in a row of :data:`~user_postgres.statements.USER_COLUMNS`, read by name."""
-    values: dict[str, Any] = {
-        field.name: None if (text := row[field.name]) is None else field.kind.read(text)
-        for field in USER_FIELDS
-    }
+def user_from_row(row: Mapping[Any, Any], checked: Mapping[str, Any] | None = None) -> User:
+    """The user in a row of :data:`~user_postgres.statements.USER_COLUMNS`, read by name.
+
+    ``checked`` holds value objects the caller already has by field name (what it has just
+    written): one whose text the row holds unchanged is taken as it is, not checked again; any
+    other value is read anew (a trigger may have changed it, as the Go cut-over's fills in
+    ``other``).
+    """
+    known = checked or {}
+    values: dict[str, Any] = {}
+    for field in USER_FIELDS:
+        text = row[field.name]
+        value = known.get(field.name)
+        if text is None:
+            values[field.name] = None
+        elif value is not None and value.value == text:
+            values[field.name] = value
+        else:
+            values[field.name] = field.kind.read(text)
     return User(
         id=row["id"],
         **values,

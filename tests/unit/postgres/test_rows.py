@@ -55,3 +55,13 @@ def test_a_row_is_read_in_the_form_it_would_be_written() -> None:
     assert (columns["name"], columns["name_key"]) == ("guest one", "guest one")
     assert (columns["email"], columns["email_key"]) == ("g@example.com", "g@example.com")
     assert user_from_row(_row("ｇuest  one", "g@EXAMPLE\u3002COM")).name == draft.name
+
+
+def test_a_value_just_written_is_taken_as_written_unless_the_row_changed_it() -> None:
+    draft = UserDraft.parse(name="Ann", email="ann@example.com", other="x")
+    row = {**_row("Ann", "ann@example.com"), "other": "changed by a trigger"}
+    user = user_from_row(row, draft.field_values())
+    assert user.name is draft.name
+    assert user.email is draft.email
+    assert user.other is not None
+    assert user.other.value == "changed by a trigger"
