@@ -60,7 +60,7 @@ from benchmarks import tls_postgres
 from benchmarks.comparison import Rounds, closed_loop, compare, seed, wrk_version
 from benchmarks.processes import CpuPlan, compare_plan, pin_tree, seconds, stage_plan, tree_cpu
 from benchmarks.servers import start_service
-from e2e.load.k6 import K6, ROOT, run_k6
+from e2e.load.k6 import K6, ROOT, load_figures, run_k6
 from e2e.server import RunningServer
 from user_postgres import EmbeddedPostgres
 
@@ -319,10 +319,8 @@ def _run_stage(
         k6_cpu = _children_cpu() - before_k6
         machine_busy = _busy_share(before_machine, psutil.cpu_times())
         after_metrics = _scrape(service)
-        data = json.loads(summary.read_text())
-    metrics = data["metrics"]
-    latency = metrics["http_req_duration{phase:load}"]["values"]
-    load_requests = latency.get("count", 0)
+        figures = load_figures(summary)
+    load_requests = figures.requests
     stage_seconds = seconds(duration)
     server = _histogram_delta(
         before_metrics, after_metrics, HTTP_HISTOGRAM, exclude_route="/metrics"
@@ -332,14 +330,14 @@ def _run_stage(
         offered_rpm=rate,
         duration=duration,
         achieved_rpm=load_requests / stage_seconds * 60,
-        p50_ms=latency.get("p(50)", 0.0),
-        p95_ms=latency.get("p(95)", 0.0),
-        p99_ms=latency.get("p(99)", 0.0),
-        max_ms=latency.get("max", 0.0),
-        requests=int(load_requests),
-        failed=metrics["http_req_failed{phase:load}"]["values"]["rate"],
-        bad_answers=int(metrics.get("bad_answers", {}).get("values", {}).get("count", 0)),
-        dropped=int(metrics["dropped_iterations"]["values"]["count"]),
+        p50_ms=figures.p50_ms,
+        p95_ms=figures.p95_ms,
+        p99_ms=figures.p99_ms,
+        max_ms=figures.max_ms,
+        requests=load_requests,
+        failed=figures.failed,
+        bad_answers=figures.bad_answers,
+        dropped=figures.dropped,
         service_cpu=cpu / wall,
         service_cpu_ms_per_request=1000 * cpu / max(1.0, load_requests + arguments.users),
         service_rss_mb=peak_rss,

@@ -48,7 +48,7 @@ from e2e.cluster.kube import (
     service_url,
     wait_until_served,
 )
-from e2e.load.k6 import k6_command
+from e2e.load.k6 import k6_command, load_figures
 
 CONFIGS = {
     "pooler": ["--set=database.cloudnativepg.pooler.enabled=true"],
@@ -201,15 +201,13 @@ def _step(
         machine = psutil.cpu_percent() / 100
         if not summary.exists():
             raise RuntimeError(f"k6 wrote no summary at {rate} rpm:\n{output}")
-        metrics = json.loads(summary.read_text())["metrics"]
-    latency = metrics["http_req_duration{phase:load}"]["values"]
+        figures = load_figures(summary)
     step.seconds = round(wall, 1)
-    step.requests = int(latency.get("count", 0))
+    step.requests = figures.requests
     step.achieved_rpm = round(step.requests / arguments.step_seconds * 60)
-    step.p50_ms, step.p95_ms = latency.get("p(50)", 0.0), latency.get("p(95)", 0.0)
-    step.p99_ms, step.max_ms = latency.get("p(99)", 0.0), latency.get("max", 0.0)
-    step.failed = metrics["http_req_failed{phase:load}"]["values"]["rate"]
-    step.dropped = int(metrics["dropped_iterations"]["values"]["count"])
+    step.p50_ms, step.p95_ms = figures.p50_ms, figures.p95_ms
+    step.p99_ms, step.max_ms = figures.p99_ms, figures.max_ms
+    step.failed, step.dropped = figures.failed, figures.dropped
     samples = sampler.between(step.started_at, sampler.now())
     step.pods_ready = [min(s.ready for s in samples), max(s.ready for s in samples)]
     step.hpa_desired, step.hpa_cpu_percent = samples[-1].desired, samples[-1].cpu_percent

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,4 +42,36 @@ def run_k6(
         timeout=timeout,
         check=False,
         preexec_fn=None if cpus is None else (lambda: os.sched_setaffinity(0, cpus)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LoadFigures:
+    """What k6's summary says of the scenario's load phase (the setup's requests left out)."""
+
+    requests: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    failed: float
+    """The share of requests that failed."""
+    bad_answers: int
+    dropped: int
+    """Iterations k6 could not start in time."""
+
+
+def load_figures(summary: Path) -> LoadFigures:
+    """The figures in a summary the scenario wrote (its ``SUMMARY`` setting)."""
+    metrics = json.loads(summary.read_text())["metrics"]
+    latency = metrics["http_req_duration{phase:load}"]["values"]
+    return LoadFigures(
+        requests=int(latency.get("count", 0)),
+        p50_ms=latency.get("p(50)", 0.0),
+        p95_ms=latency.get("p(95)", 0.0),
+        p99_ms=latency.get("p(99)", 0.0),
+        max_ms=latency.get("max", 0.0),
+        failed=metrics["http_req_failed{phase:load}"]["values"]["rate"],
+        bad_answers=int(metrics.get("bad_answers", {}).get("values", {}).get("count", 0)),
+        dropped=int(metrics["dropped_iterations"]["values"]["count"]),
     )
