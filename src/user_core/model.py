@@ -63,10 +63,16 @@ class TextValue:
     value: str
     MIN_LENGTH: ClassVar[int] = 0
     MAX_LENGTH: ClassVar[int]
+    CANONICAL: ClassVar[re.Pattern[str] | None] = None
+    """Text that :meth:`normalise` keeps as it is and the checks accept (the common ASCII
+    forms, spelt out as one pattern): taken as it is, unchecked. A unit test holds each class's
+    pattern to its rules."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.value, str):
             raise InvalidValue("must be a string")
+        if self.CANONICAL is not None and self.CANONICAL.fullmatch(self.value):
+            return
         value = self.normalise(self.value)
         self.check_length(value)
         self.check(value)
@@ -171,6 +177,8 @@ class UserName(PrintableText, UniqueText):
 
     MIN_LENGTH: ClassVar[int] = 1
     MAX_LENGTH: ClassVar[int] = 100
+    # Printable ASCII, no space at either end nor two in a row.
+    CANONICAL = re.compile(rf"(?=[ -~]{{{MIN_LENGTH},{MAX_LENGTH}}}\Z)[!-~](?:[!-~]| (?=[!-~]))*")
 
     @classmethod
     def normalise(cls, text: str) -> str:
@@ -196,12 +204,13 @@ class UserName(PrintableText, UniqueText):
 
 
 # RFC 5322 "atext" plus any non-ASCII letter (RFC 6531, internationalised local parts).
+_ASCII_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]"
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]"
 _LOCAL_PART = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*")
-_DOMAIN_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")  # a host and a top-level domain at least
 _WHITESPACE = re.compile(r"\s")
 _MAX_DOMAIN_LENGTH = 253  # RFC 1035, in its IDNA (ASCII) form
-_MIN_DOMAIN_LABELS = 2  # a host and a top-level domain: no address at a bare TLD
 _NOT_AN_ADDRESS = "is not a valid email address"
 
 
@@ -217,6 +226,12 @@ class EmailAddress(UniqueText):
 
     MAX_LENGTH: ClassVar[int] = 254
     MAX_LOCAL_LENGTH: ClassVar[int] = 64
+    # An ASCII dot-atom, @, two or more lower-case labels (no A-label: IDNA checks those), the
+    # last not all digits.
+    CANONICAL = re.compile(
+        rf"(?=[!-~]{{1,{MAX_LENGTH}}}\Z)(?=[^@]{{1,{MAX_LOCAL_LENGTH}}}@)"
+        rf"{_ASCII_ATEXT}+(?:\.{_ASCII_ATEXT}+)*@(?!.*xn--)(?:{_LABEL}\.)+(?![0-9]+\Z){_LABEL}"
+    )
 
     @classmethod
     def normalise(cls, text: str) -> str:
@@ -234,8 +249,11 @@ class EmailAddress(UniqueText):
         if (
             len(local) > cls.MAX_LOCAL_LENGTH
             or not _LOCAL_PART.fullmatch(local)
-            or _has_control_character(local)
-            or _WHITESPACE.search(local) is not None
+            # In ASCII the pattern itself has no control character nor whitespace.
+            or (
+                not local.isascii()
+                and (_has_control_character(local) or _WHITESPACE.search(local) is not None)
+            )
         ):
             raise InvalidValue(_NOT_AN_ADDRESS)
         try:
@@ -268,12 +286,10 @@ class EmailAddress(UniqueText):
 
 
 def _is_valid_domain(ascii_domain: str) -> bool:
-    labels = ascii_domain.split(".")
     return (
         len(ascii_domain) <= _MAX_DOMAIN_LENGTH
-        and len(labels) >= _MIN_DOMAIN_LABELS
-        and all(_DOMAIN_LABEL.fullmatch(label) for label in labels)
-        and not labels[-1].isdigit()
+        and _DOMAIN.fullmatch(ascii_domain) is not None
+        and not ascii_domain.rpartition(".")[2].isdigit()
     )
 
 
@@ -408,6 +424,7 @@ def _user_fields() -> tuple[UserField, ...]:
 
 USER_FIELDS: Final = _user_fields()
 """The fields a client chooses, in :class:`UserDraft`'s order: what every adapter maps."""
+_FIELD_NAMES: Final = frozenset(field.name for field in USER_FIELDS)
 
 
 def _parse(raw: Mapping[str, str | Unset | None], *, complete: bool) -> dict[str, Any]:
@@ -416,8 +433,8 @@ def _parse(raw: Mapping[str, str | Unset | None], *, complete: bool) -> dict[str
     ``complete``: every field gets a value (``None`` when an optional one is absent), as a draft
     needs; otherwise only the given ones, as changes need.
     """
-    unknown = raw.keys() - {field.name for field in USER_FIELDS}
-    if unknown:
+    if not raw.keys() <= _FIELD_NAMES:
+        unknown = raw.keys() - _FIELD_NAMES
         raise TypeError(f"not fields of a user: {', '.join(sorted(unknown))}")
     values: dict[str, Any] = {}
     errors: list[FieldError] = []

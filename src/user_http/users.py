@@ -14,7 +14,7 @@ from user_http.conditional import ANY, etag, if_match_versions, none_match
 from user_http.errors import PreconditionFailed
 from user_http.idempotency import idempotency_key, idempotent_request, record, replay
 from user_http.query import next_page_query, page_request, query_items
-from user_http.responses import JSON, encode, json_response
+from user_http.responses import JSON, EncodedResponse, encode, json_response
 from user_http.schemas import user_page, user_resource
 from user_http.user_input import canonical_input, user_changes, user_draft, user_id
 
@@ -106,10 +106,10 @@ def _created(user: User, root_path: str) -> Response:
 
 
 def _user_response(user: User, status_code: int = 200, location: str | None = None) -> Response:
-    headers = {"ETag": etag(user.version)}
+    headers = [(b"etag", etag(user.version).encode("ascii"))]
     if location is not None:
-        headers["Location"] = location
-    return Response(encode(user_resource(user)), status_code, headers, JSON)
+        headers.append((b"location", location.encode("latin-1")))
+    return EncodedResponse(encode(user_resource(user)), status_code, JSON, headers)
 
 
 def _next_link(request: Request, page_query: PageRequest, page: Page) -> dict[str, str] | None:

@@ -12,7 +12,9 @@ from typing import Any
 from user_core.model import USER_FIELDS, User, UserChanges, UserDraft
 from user_postgres.tables import key_column
 
-_UNIQUE: frozenset[str] = frozenset(field.name for field in USER_FIELDS if field.unique)
+_KEY_COLUMNS: dict[str, str] = {
+    field.name: key_column(field.name) for field in USER_FIELDS if field.unique
+}
 
 
 def user_from_row(row: Mapping[Any, Any], checked: Mapping[str, Any] | None = None) -> User:
@@ -26,14 +28,15 @@ def user_from_row(row: Mapping[Any, Any], checked: Mapping[str, Any] | None = No
     known = checked or {}
     values: dict[str, Any] = {}
     for field in USER_FIELDS:
-        text = row[field.name]
-        value = known.get(field.name)
+        name = field.name
+        text = row[name]
+        value = known.get(name)
         if text is None:
-            values[field.name] = None
+            values[name] = None
         elif value is not None and value.value == text:
-            values[field.name] = value
+            values[name] = value
         else:
-            values[field.name] = field.kind.read(text)
+            values[name] = field.kind.read(text)
     return User(
         id=row["id"],
         **values,
@@ -45,14 +48,18 @@ def user_from_row(row: Mapping[Any, Any], checked: Mapping[str, Any] | None = No
 
 def changed_columns(changes: UserChanges) -> dict[str, Any]:
     """The column values that ``changes`` sets, keys included; untouched columns are absent."""
-    columns: dict[str, Any] = {}
-    for name, value in changes.field_values().items():
-        columns[name] = None if value is None else value.value
-        if name in _UNIQUE:
-            columns[key_column(name)] = None if value is None else value.key
-    return columns
+    return _columns(changes.field_values())
 
 
 def draft_columns(draft: UserDraft) -> dict[str, Any]:
     """The column values of a new user made from ``draft``, keys included."""
-    return changed_columns(UserChanges.replacing_with(draft))
+    return _columns(draft.field_values())
+
+
+def _columns(values: Mapping[str, Any]) -> dict[str, Any]:
+    columns: dict[str, Any] = {}
+    for name, value in values.items():
+        columns[name] = None if value is None else value.value
+        if (key := _KEY_COLUMNS.get(name)) is not None:
+            columns[key] = None if value is None else value.key
+    return columns

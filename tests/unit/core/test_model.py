@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from user_core import EmailAddress, FieldError, InvalidInput, OtherInfo, UserDraft, UserName
-from user_core.model import UNSET, InvalidValue, UserChanges, check_user_id
+from user_core.model import UNSET, InvalidValue, TextValue, UserChanges, check_user_id
 from user_core.testing import strategies
 
 
@@ -170,3 +170,72 @@ def test_ids_outside_bigint_are_invalid(user_id: int) -> None:
 
 def test_the_largest_bigint_is_a_valid_id() -> None:
     assert check_user_id(2**63 - 1) == 2**63 - 1
+
+
+def _kept_by_the_rules(kind: type[TextValue], text: str) -> bool:
+    """Whether ``kind``'s rules, run in full, accept ``text`` and keep it as it is."""
+    try:
+        value = kind.normalise(text)
+        kind.check_length(value)
+        kind.check(value)
+    except InvalidValue:
+        return False
+    return value == text
+
+
+_ASCII = st.text(st.characters(max_codepoint=0x7F), max_size=300)
+
+
+@pytest.mark.parametrize("kind", [UserName, EmailAddress])
+@given(data=st.data())
+def test_the_canonical_pattern_takes_exactly_the_ascii_text_the_rules_keep(
+    kind: type[TextValue], data: st.DataObject
+) -> None:
+    """``CANONICAL`` skips the rules, so it must take no text they would change or refuse; and
+    it takes all the ASCII text they keep (but A-labels, which IDNA checks), or the fast path
+    would be a slow one."""
+    assert kind.CANONICAL is not None
+    text = data.draw(
+        st.from_regex(kind.CANONICAL, fullmatch=True)
+        | _ASCII
+        | (strategies.raw_names() if kind is UserName else strategies.raw_emails())
+    )
+    taken = kind.CANONICAL.fullmatch(text) is not None
+    if taken or (text.isascii() and "xn--" not in text):
+        assert taken == _kept_by_the_rules(kind, text), text
+    if taken:
+        assert kind(text).value == text
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        (UserName, "a"),
+        (UserName, "a b"),
+        (UserName, "a  b"),
+        (UserName, " a"),
+        (UserName, "a\t"),
+        (UserName, "x" * 100),
+        (UserName, "x" * 101),
+        (EmailAddress, "a@b.co"),
+        (EmailAddress, "a.b+c@mail.example.org"),
+        (EmailAddress, "a@b.12"),
+        (EmailAddress, "a@12.b"),
+        (EmailAddress, "a@B.co"),
+        (EmailAddress, "a..b@x.y"),
+        (EmailAddress, ".a@x.y"),
+        (EmailAddress, "a@b"),
+        (EmailAddress, "a@-b.co"),
+        (EmailAddress, "a@b-.co"),
+        (EmailAddress, f"{'x' * 64}@a.bc"),
+        (EmailAddress, f"{'x' * 65}@a.bc"),
+        (EmailAddress, f"x@{'a' * 63}.bc"),
+        (EmailAddress, f"x@{'a' * 64}.bc"),
+        (EmailAddress, f"x@{'a.' * 126}bc"),
+    ],
+)
+def test_the_canonical_pattern_decides_near_misses_as_the_rules_do(
+    kind: type[TextValue], text: str
+) -> None:
+    assert kind.CANONICAL is not None
+    assert (kind.CANONICAL.fullmatch(text) is not None) == _kept_by_the_rules(kind, text)

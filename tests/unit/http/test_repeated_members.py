@@ -6,11 +6,17 @@ about what was stored.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
+
+from user_http.body import BodyErrors, StrictDecoder
+from user_http.schemas import UserInput
 
 ProblemCheck = Callable[..., dict[str, Any]]
 UserFactory = Callable[..., dict[str, Any]]
@@ -49,3 +55,45 @@ def test_a_repeated_member_is_400_naming_it_and_nothing_changes(
 def test_a_repetition_inside_a_string_value_is_not_one(client: TestClient) -> None:
     content = b'{"name": "ada", "other": "{\\"name\\": 1, \\"name\\": 2}"}'
     assert client.post("/users", content=content, headers=JSON).status_code == 201
+
+
+_NAMES = ["name", "email", "other", "id", "version", "nickname"]
+
+
+@st.composite
+def _object_bodies(draw: st.DrawFn) -> bytes:
+    """Flat JSON objects of (mostly) known members, names sometimes repeated or escaped, string
+    values sometimes holding a quoted member name."""
+    members = []
+    for name in draw(st.lists(st.sampled_from(_NAMES), max_size=6)):
+        key = json.dumps(name, ensure_ascii=False)
+        if draw(st.booleans()):
+            key = '"' + "".join(f"\\u{ord(char):04x}" for char in name) + '"'
+        value = draw(
+            st.sampled_from(_NAMES).map(lambda text: json.dumps(f'"{text}"'))
+            | st.text(max_size=8).map(json.dumps)
+            | st.just("null")
+        )
+        members.append(f"{key}{draw(st.sampled_from(['', ' ']))}:{value}")
+    return ("{" + ",".join(members) + "}").encode()
+
+
+def _repeats_a_member(body: bytes) -> bool:
+    repeated = False
+
+    def members(pairs: list[tuple[str, object]]) -> None:
+        nonlocal repeated
+        repeated |= len({name for name, _ in pairs}) < len(pairs)
+
+    json.loads(body, object_pairs_hook=members)
+    return repeated
+
+
+@given(_object_bodies())
+def test_every_repeated_member_is_found(body: bytes) -> None:
+    """Whether the scan for repeated members runs or is skipped (a prefilter decides)."""
+    if not _repeats_a_member(body):
+        return
+    with pytest.raises(BodyErrors) as refused:
+        StrictDecoder(UserInput).decode(body)
+    assert any("more than once" in error.message for error in refused.value.errors)
