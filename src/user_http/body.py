@@ -55,7 +55,11 @@ async def read_body(request: Request, media_types: Collection[str]) -> bytes:
     stops at the first byte past the limit.
     """
     content_type = request.headers.get("content-type")
-    if content_type is not None and not _is_acceptable(content_type, media_types):
+    if (
+        content_type is not None
+        and content_type not in media_types
+        and not _is_acceptable(content_type, media_types)
+    ):
         raise UnsupportedMediaType(
             f"The body must be {' or '.join(sorted(media_types))} (UTF-8), "
             f"not {content_type or 'an empty Content-Type'}."
@@ -142,9 +146,9 @@ class StrictDecoder(Generic[S]):
         appears quoted at most once is not repeated. A few substring counts, where the scan
         costs more than the rest of the decoding.
         """
-        if self._quoted_names is None:
+        if self._quoted_names is None or b"\\" in body:
             return True
-        return b"\\" in body or any(body.count(name) > 1 for name in self._quoted_names)
+        return max(map(body.count, self._quoted_names)) > 1
 
     def _every_error(self, body: bytes) -> BodyErrors:
         try:
