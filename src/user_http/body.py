@@ -148,7 +148,7 @@ class StrictDecoder(Generic[S]):
         """
         if self._quoted_names is None or b"\\" in body:
             return True
-        return max(map(body.count, self._quoted_names)) > 1
+        return max(map(body.count, self._quoted_names), default=0) > 1
 
     def _every_error(self, body: bytes) -> BodyErrors:
         try:
