@@ -9,7 +9,8 @@ connection:
   header fields, counted as they arrive (so a head never complete cannot grow past the limit by
   more than one read) and exactly once complete, is ``431``; a request target alone that long is
   ``414``;
-- **the number of header fields**: more than :attr:`ConnectionLimits.max_headers` is ``431``;
+- **the number of header fields**: more than :attr:`ConnectionLimits.max_headers` is ``431``,
+  checked after each read as the size is (and exactly once the head is complete).
 - **the time to send a head**: a connection that has not sent a whole request head
   :attr:`ConnectionLimits.head_timeout_seconds` after it opened, or after the first byte of its
   next request, gets ``408`` and is closed; an idle keep-alive connection is closed after
@@ -26,6 +27,7 @@ import asyncio
 import functools
 from dataclasses import dataclass
 from http import HTTPStatus
+from itertools import chain
 from typing import Any
 
 import msgspec
@@ -86,12 +88,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._reading_head:
             self._head_bytes += len(data)
         super().data_received(data)
-        if (
-            self._reading_head
-            and self._head_bytes > self._limits.max_head_bytes
-            and not self.transport.is_closing()
-        ):
-            self._send_and_close(self._refusals.head_too_large)
+        if self._reading_head and not self.transport.is_closing():
+            # A head still arriving is checked once a read, not once a field: a field's
+            # callback is on every request's path, and a read can only add so much.
+            refusal = self._refusal_of_head(self._head_bytes)
+            if refusal is not None:
+                self._send_and_close(refusal)
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn answers every parser error so; a callback of ours that refused is one of them.
@@ -107,26 +109,26 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._head_bytes = 0
             self._start_head_timer()
 
-    def on_url(self, url: bytes) -> None:
-        super().on_url(url)
-        if len(self.url) > self._limits.max_head_bytes:
-            self._refuse(self._refusals.target_too_long)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        super().on_header(name, value)
-        if len(self.headers) > self._limits.max_headers:
-            self._refuse(self._refusals.too_many_headers)
-
     def on_headers_complete(self) -> None:
         self._reading_head = False  # the timer lapses when it finds no head under way
-        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
-        if size > self._limits.max_head_bytes:
-            self._refuse(self._refusals.head_too_large)
+        # Each field as "name: value" and a line break.
+        size = sum(map(len, chain.from_iterable(self.headers))) + 4 * len(self.headers)
+        refusal = self._refusal_of_head(len(self.url) + size)
+        if refusal is not None:
+            self._refusal = refusal
+            raise _Refused
         super().on_headers_complete()
 
-    def _refuse(self, response: bytes) -> None:
-        self._refusal = response
-        raise _Refused
+    def _refusal_of_head(self, size: int) -> bytes | None:
+        """The refusal of a head of ``size`` bytes so far, if it is one."""
+        limits = self._limits
+        if len(self.url) > limits.max_head_bytes:
+            return self._refusals.target_too_long
+        if size > limits.max_head_bytes:
+            return self._refusals.head_too_large
+        if len(self.headers) > limits.max_headers:
+            return self._refusals.too_many_headers
+        return None
 
     def _start_head_timer(self) -> None:
         """Give the head that begins now its time.
