@@ -7,7 +7,9 @@ pinned to the same CPU; wrk (:data:`WRK_SCRIPT`) drives each in turn at full spe
 ``connections`` kept-alive connections for ``duration``, from the other CPU, which PostgreSQL
 shares. Rounds alternate which server goes first. Each figure is the throughput and the server's
 CPU time (all its processes, user and system) over the requests it answered; a round with any
-error (an answer of 400 or more, a timeout, a refused connection) fails the run.
+error (an answer of 400 or more, a timeout, a refused connection) fails the run. A share is
+given two ways: the ratio of each server's median, and the median of the ratios within each
+round (paired), which a virtual machine's drifts over minutes move far less.
 
 Over TCP, "TLS off" is ``sslmode=disable`` and "TLS on" ``sslmode=require`` (asyncpg's default,
 ``prefer``, is "on" wherever the server offers TLS, as Debian's does). Over a Unix socket there is
@@ -63,6 +65,23 @@ class Comparison:
     def cpu_fraction(self) -> float:
         """Requests per CPU second of the service, as a fraction of the reference's."""
         return statistics.median(self.reference_cpu_ms) / statistics.median(self.service_cpu_ms)
+
+    @property
+    def paired_fraction(self) -> float:
+        """The median over rounds of the service's throughput over the reference's in the same
+        round: the two run back to back, so a slow drift of the machine cancels out."""
+        return statistics.median(
+            service / reference
+            for service, reference in zip(self.service_rps, self.reference_rps, strict=True)
+        )
+
+    @property
+    def paired_cpu_fraction(self) -> float:
+        """As :attr:`paired_fraction`, of requests per CPU second."""
+        return statistics.median(
+            reference / service
+            for service, reference in zip(self.service_cpu_ms, self.reference_cpu_ms, strict=True)
+        )
 
 
 @dataclass(frozen=True)
@@ -126,7 +145,8 @@ def compare(
                 print(
                     f"{connection}, {op}: the service reaches {comparison.fraction:.0%} of the "
                     f"reference's throughput, {comparison.cpu_fraction:.0%} of its requests per "
-                    "CPU second",
+                    f"CPU second (paired by round: {comparison.paired_fraction:.0%}, "
+                    f"{comparison.paired_cpu_fraction:.0%})",
                     flush=True,
                 )
                 comparisons.append(comparison)

@@ -236,6 +236,8 @@ def _reference_comparison(arguments: argparse.Namespace, logs: Path) -> dict[str
                 **asdict(c),
                 "fraction": round(c.fraction, 3),
                 "cpu_fraction": round(c.cpu_fraction, 3),
+                "paired_fraction": round(c.paired_fraction, 3),
+                "paired_cpu_fraction": round(c.paired_cpu_fraction, 3),
             }
             for c in comparisons
         ],
@@ -634,16 +636,17 @@ def _record(report: dict[str, Any], chart: Path | None) -> None:
             f"{report['compare_cpu_plan']}.",
             "",
             "| connection to PostgreSQL | operation | reference requests/s | service requests/s "
-            "| service / reference | CPU ms per request, reference | CPU ms per request, "
-            "service | service / reference per CPU second |",
+            "| service / reference (paired by round) | CPU ms per request, reference | CPU ms "
+            "per request, service | service / reference per CPU second (paired by round) |",
             "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
     for c in report.get("reference", []):
         lines.append(
             f"| {c['connection']} | {c['op']} | {_rates(c['reference_rps'])} | "
-            f"{_rates(c['service_rps'])} | **{c['fraction']:.0%}** | "
+            f"{_rates(c['service_rps'])} | **{c['fraction']:.0%}** "
+            f"({c['paired_fraction']:.0%}) | "
             f"{_rates(c['reference_cpu_ms'], 3)} | {_rates(c['service_cpu_ms'], 3)} | "
-            f"{c['cpu_fraction']:.0%} |"
+            f"{c['cpu_fraction']:.0%} ({c['paired_cpu_fraction']:.0%}) |"
         )
     if "scaling" in report:
         scaling = report["scaling"]
