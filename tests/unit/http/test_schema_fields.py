@@ -86,3 +86,9 @@ def test_the_output_only_fields_are_the_resources_own() -> None:
         documented = member if isinstance(member, mi.Metadata) else declared.type
         assert isinstance(documented, mi.Metadata), name
         assert (documented.extra_json_schema or {}).get("readOnly") is True, name
+
+
+def test_the_resource_lists_the_users_fields_in_their_order() -> None:
+    """``user_resource`` builds the resource by position."""
+    names = tuple(field.name for field in USER_FIELDS)
+    assert UserResource.__struct_fields__ == ("id", *names, "created_at", "updated_at", "version")
