@@ -203,9 +203,10 @@ class UserName(PrintableText, UniqueText):
         return value
 
 
-# RFC 5322 "atext" plus any non-ASCII letter (RFC 6531, internationalised local parts).
-_ASCII_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]"
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\U0010FFFF]"
+# RFC 5322 "atext", and with any non-ASCII letter (RFC 6531, internationalised local parts).
+_ASCII_ATEXT_CHARACTERS = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~\-"
+_ASCII_ATEXT = rf"[{_ASCII_ATEXT_CHARACTERS}]"
+_ATEXT = rf"[{_ASCII_ATEXT_CHARACTERS}\u0080-\U0010FFFF]"
 _LOCAL_PART = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")  # a host and a top-level domain at least
