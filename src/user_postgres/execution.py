@@ -242,9 +242,10 @@ class Connection:
         observer = self._observer
         token = None if observer is None else observer.started(compiled.operation, compiled.sql)
         try:
-            rows: list[Row] = await self._driver.fetch(
-                compiled.sql, *compiled.arguments(parameters)
-            )
+            with self._pool.statement_deadline():
+                rows: list[Row] = await self._driver.fetch(
+                    compiled.sql, *compiled.arguments(parameters)
+                )
         except BaseException as error:
             if observer is not None:
                 observer.finished(token, error)
@@ -257,7 +258,8 @@ class Connection:
     async def _control(self, command: Callable[[], Awaitable[None]]) -> None:
         """Run a transaction's ``start``, ``commit`` or ``rollback``."""
         try:
-            await command()
+            with self._pool.statement_deadline():
+                await command()
         except BaseException as error:
             await self._invalidate_if_unknown(error)
             raise

@@ -177,7 +177,8 @@ async def _pooled_heads(pool: ConnectionPool) -> tuple[str, ...]:
     # What Alembic's get_current_heads reads, in one query: no table means no revision yet.
     connection = await pool.checkout()
     try:
-        rows = await connection.fetch(_CURRENT_HEADS)
+        with pool.statement_deadline():
+            rows = await connection.fetch(_CURRENT_HEADS)
     except asyncpg.UndefinedTableError:
         return ()
     finally:

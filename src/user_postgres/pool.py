@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Final
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import URL
 
+from user_postgres.deadlines import Deadlines
 from user_postgres.engine import EngineOptions, asyncpg_connect_arguments
 
 IDLE_SECONDS: Final = 300.0
@@ -28,6 +30,9 @@ DISCARD_SECONDS: Final = 2.0
 
 class PoolTimeout(TimeoutError):
     """No connection became free within the pool's timeout."""
+
+
+_UNBOUNDED: Final = nullcontext()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +55,27 @@ class ConnectionPool:
 
     Connections open as concurrent callers need them and close after :data:`IDLE_SECONDS`
     unused. A caller that finds none free waits up to ``pool_timeout`` (then
-    :class:`PoolTimeout`). JSONB values come back decoded, as SQLAlchemy's asyncpg dialect
-    returns them.
+    :class:`PoolTimeout`); a statement waits for its answer up to ``command_timeout``, as its
+    runner bounds it with :meth:`statement_deadline` (both kept by :mod:`~user_postgres.deadlines`).
+    JSONB values come back decoded, as SQLAlchemy's asyncpg dialect returns them.
     """
 
     def __init__(self, url: str | URL, options: EngineOptions | None = None) -> None:
         self.options = options or EngineOptions()
-        self._arguments = asyncpg_connect_arguments(url, self.options)
+        # The pool bounds each statement's wait itself (statement_deadline), with one timer for
+        # all of them: asyncpg's command_timeout would arm one a statement.
+        self._arguments = {
+            **asyncpg_connect_arguments(url, self.options),
+            "command_timeout": None,
+        }
+        self._statement_deadlines = (
+            None
+            if self.options.command_timeout is None
+            else Deadlines(self.options.command_timeout, "the database did not answer in time")
+        )
+        self._checkout_deadlines = Deadlines(
+            self.options.pool_timeout, "no database connection became free in time", PoolTimeout
+        )
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
         self._size = self.options.pool_size + self.options.max_overflow
@@ -77,20 +96,27 @@ class ConnectionPool:
         """
         pool = self._pool or await self._open()
         # While fewer than the pool's connections are taken, one is free (or can be opened,
-        # within connect_timeout): no wait to bound. A timeout makes asyncpg run the wait as a
-        # task of its own, which costs more than the rest of the checkout.
-        timeout = None if self._taken < self._size else self.options.pool_timeout
+        # within connect_timeout): no wait to bound.
+        bounded = self._taken >= self._size
         self._taken += 1
         self._waiting += 1
         try:
-            return await pool.acquire(timeout=timeout)
-        except BaseException as error:
+            if bounded:
+                with self._checkout_deadlines.wait():  # PoolTimeout past pool_timeout
+                    return await pool.acquire()
+            return await pool.acquire()
+        except BaseException:
             self._taken -= 1
-            if isinstance(error, TimeoutError) and timeout is not None:
-                raise PoolTimeout("no database connection became free in time") from error
             raise
         finally:
             self._waiting -= 1
+
+    def statement_deadline(self) -> AbstractContextManager[object]:
+        """The bound of one statement's wait for its answer (``command_timeout``, then
+        ``TimeoutError``): ``with pool.statement_deadline(): await connection.fetch(…)``."""
+        if self._statement_deadlines is None:
+            return _UNBOUNDED
+        return self._statement_deadlines.wait()
 
     async def checkin(self, connection: Any) -> None:
         """Give ``connection`` back (asyncpg shields this from the caller's cancellation)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -102,6 +103,38 @@ async def test_a_cancelled_statement_invalidates_its_connection(single: Connecti
     async with executor.connection() as connection:
         (after,) = await connection.fetch(BACKEND, {})
     assert after["pid"] != before["pid"]
+
+
+@pytest.mark.parametrize("in_a_transaction", [False, True])
+async def test_a_statement_past_the_command_timeout_raises_and_replaces_its_connection(
+    database_url: str, in_a_transaction: bool
+) -> None:
+    """The server's own limit off: only the service's bound ends the wait."""
+    limit = 0.5
+    pool = ConnectionPool(
+        database_url,
+        EngineOptions(
+            pool_size=1, max_overflow=0, statement_timeout_ms=None, command_timeout=limit
+        ),
+    )
+    executor = Executor(pool)
+    try:
+        async with executor.connection() as connection:
+            (before,) = await connection.fetch(BACKEND, {})
+        borrowed = (
+            executor.transaction("read_committed") if in_a_transaction else executor.connection()
+        )
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match="did not answer in time"):
+            async with borrowed as connection:
+                await connection.fetch(SLEEP, {"seconds": 10})
+        assert limit <= time.monotonic() - started < limit + 1
+        assert pool.status().checked_out == 0
+        async with executor.connection() as connection:
+            (after,) = await connection.fetch(BACKEND, {})
+        assert after["pid"] != before["pid"]
+    finally:
+        await pool.close()
 
 
 async def test_a_server_error_leaves_the_connection_in_the_pool(single: ConnectionPool) -> None:
