@@ -131,13 +131,13 @@ class StatementCache:
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
-        self._compiled: dict[tuple[int, frozenset[str]], CompiledStatement] = {}
+        self._compiled: dict[tuple[int | str, ...], CompiledStatement] = {}
         # Holds the statements so that their ids stay theirs.
         self._statements: list[Executable] = []
 
     def get(self, statement: Executable, parameters: Mapping[str, Any]) -> CompiledStatement:
         """``statement`` compiled for these parameter names (compiled on first use)."""
-        key = (id(statement), frozenset(parameters))
+        key: tuple[int | str, ...] = (id(statement), *parameters)  # another order: another key
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = CompiledStatement(statement, self._dialect, sorted(parameters))
@@ -168,6 +168,21 @@ class Executor:
     def connection(self) -> Connection:
         """A pooled connection for statements in autocommit mode, returned at the block's end."""
         return Connection(self._pool, self._statements, self._observer, None, readonly=False)
+
+    async def fetch(self, statement: Executable, parameters: Mapping[str, Any]) -> list[Row]:
+        """The rows of one statement in autocommit mode, on a connection borrowed for it alone.
+
+        ``async with executor.connection() as c: return await c.fetch(…)`` without the context
+        manager's two coroutines, a tenth of the executor's cost (the request path's reads and
+        single writes; ``BENCHMARKS.md``, issue 20).
+        """
+        connection = self.connection()
+        # What Connection.__aenter__ does for autocommit, the executor being its only maker.
+        driver = connection._driver = await self._pool.checkout()  # noqa: SLF001
+        try:
+            return await connection.fetch(statement, parameters)
+        finally:
+            await self._pool.checkin(driver)
 
     def transaction(self, isolation: Isolation, *, readonly: bool = False) -> Connection:
         """A pooled connection in one transaction of ``isolation``, ended with the block."""

@@ -46,8 +46,7 @@ class PostgresUserRepository:
         parameters = draft_columns(draft)
         parameters["created_at"] = now
         with _translate_errors:
-            async with self._database.connection() as connection:
-                (row,) = await connection.fetch(sql.INSERT, parameters)
+            (row,) = await self._database.fetch(sql.INSERT, parameters)
         return user_from_row(row, draft.field_values())
 
     async def add_once(
@@ -104,10 +103,9 @@ class PostgresUserRepository:
     async def purge_expired(self, now: datetime, limit: int) -> int:
         """See :meth:`UserRepository.purge_expired`: one DELETE of a batch, skipping held rows."""
         with _translate_errors:
-            async with self._database.connection() as connection:
-                (purged,) = await connection.fetch(
-                    sql.PURGE_IDEMPOTENCY_KEYS, {"now": now, "limit": limit}
-                )
+            (purged,) = await self._database.fetch(
+                sql.PURGE_IDEMPOTENCY_KEYS, {"now": now, "limit": limit}
+            )
         count: int = purged["purged"]
         return count
 
@@ -116,8 +114,7 @@ class PostgresUserRepository:
         if not _fits_bigint(user_id):
             return None
         with _translate_errors:
-            async with self._database.connection() as connection:
-                rows = await connection.fetch(sql.SELECT_BY_ID, {"user_id": user_id})
+            rows = await self._database.fetch(sql.SELECT_BY_ID, {"user_id": user_id})
         return user_from_row(rows[0]) if rows else None
 
     async def update(
@@ -163,8 +160,7 @@ class PostgresUserRepository:
                     (counted,) = await connection.fetch(sql.COUNT[filters], parameters)
                     total = counted["total"]
             else:
-                async with self._database.connection() as connection:
-                    rows = await connection.fetch(sql.PAGE[filters], parameters)
+                rows = await self._database.fetch(sql.PAGE[filters], parameters)
         users = [user_from_row(row) for row in rows[: request.limit]]
         more = len(rows) > request.limit
         return Page(users=users, next_cursor=Cursor(users[-1].id) if more else None, total=total)
