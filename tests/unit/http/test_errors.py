@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from user_core import (
@@ -185,3 +186,9 @@ def test_problems_without_field_errors_have_no_errors_member(
     client: TestClient, problem: ProblemCheck
 ) -> None:
     assert "errors" not in problem(client.get("/users/77"), 404, "not-found")
+
+
+def test_the_router_tries_the_busiest_operations_first(app: Starlette) -> None:
+    names = [getattr(route, "name", None) for route in app.router.routes]
+    assert names[:2] == ["getUser", "createUser"]
+    assert len(set(names)) == len(names)  # each route once, whatever its rank
