@@ -133,7 +133,7 @@ class StrictDecoder(Generic[S]):
         except _MALFORMED:
             raise _malformed() from None
         else:
-            if self.may_repeat_a_member(body) and (repeated := _repeated_member(body)):
+            if self.may_repeat_a_member(body) and (repeated := _repeated_member(body)) is not None:
                 raise BodyErrors([_repeated_error(repeated)], {})
             return decoded
         raise self._every_error(body)
