@@ -56,7 +56,7 @@ class Deadlines:
         self._timer = None
         now = loop.time()
         for wait in list(self._waits):
-            if wait.task.done():  # its event loop ended during the wait
+            if wait.task.done() or wait.task.get_loop() is not loop:  # its loop ended mid-wait
                 self._waits.discard(wait)
             elif wait.deadline <= now and not wait.expired:
                 wait.expired = True
