@@ -16,7 +16,7 @@ from user_postgres import statements as sql
 from user_postgres.error_translation import TranslateErrors
 from user_postgres.execution import Connection, Executor, Row, StatementObserver
 from user_postgres.pool import ConnectionPool
-from user_postgres.rows import changed_columns, draft_columns, user_from_row
+from user_postgres.rows import columns, user_from_row
 
 _BIGINT_MAX = 2**63 - 1
 _translate_errors = TranslateErrors()
@@ -43,11 +43,12 @@ class PostgresUserRepository:
 
     async def add(self, draft: UserDraft, now: datetime) -> User:
         """See :meth:`UserRepository.add`."""
-        parameters = draft_columns(draft)
+        values = draft.field_values()
+        parameters = columns(values)
         parameters["created_at"] = now
         with _translate_errors:
             (row,) = await self._database.fetch(sql.INSERT, parameters)
-        return user_from_row(row, draft.field_values())
+        return user_from_row(row, values)
 
     async def add_once(
         self,
@@ -80,10 +81,11 @@ class PostgresUserRepository:
                         raise IdempotencyKeyReused(key)
                     headers = tuple((name, value) for name, value in record["headers"])
                     return RecordedResponse(record["status"], headers, record["body"])
-                parameters = draft_columns(draft)
+                values = draft.field_values()
+                parameters = columns(values)
                 parameters["created_at"] = now
                 (row,) = await connection.fetch(sql.INSERT, parameters)
-                user = user_from_row(row, draft.field_values())
+                user = user_from_row(row, values)
                 response = respond(user)
                 await connection.fetch(
                     sql.INSERT_IDEMPOTENCY_RECORD,
@@ -121,13 +123,14 @@ class PostgresUserRepository:
         self, user_id: int, changes: UserChanges, expected_version: int | None, now: datetime
     ) -> User:
         """See :meth:`UserRepository.update`."""
-        parameters = changed_columns(changes)
+        values = changes.field_values()
+        parameters = columns(values)
         parameters["updated_at"] = now
         with _translate_errors:
             async with self._database.connection() as connection:
                 statement = sql.UPDATE if expected_version is None else sql.UPDATE_IF_VERSION
                 row = await _write_one(connection, statement, user_id, expected_version, parameters)
-        return user_from_row(row, changes.field_values())
+        return user_from_row(row, values)
 
     async def delete(self, user_id: int, expected_version: int | None) -> None:
         """See :meth:`UserRepository.delete`."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from user_core.model import USER_FIELDS, User, UserChanges, UserDraft
+from user_core.model import USER_FIELDS, User
 from user_postgres.tables import key_column
 
 _KEY_COLUMNS: dict[str, str] = {
@@ -46,17 +46,13 @@ def user_from_row(row: Mapping[Any, Any], checked: Mapping[str, Any] | None = No
     )
 
 
-def changed_columns(changes: UserChanges) -> dict[str, Any]:
-    """The column values that ``changes`` sets, keys included; untouched columns are absent."""
-    return _columns(changes.field_values())
+def columns(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The column values of these field values (by field name), keys included.
 
-
-def draft_columns(draft: UserDraft) -> dict[str, Any]:
-    """The column values of a new user made from ``draft``, keys included."""
-    return _columns(draft.field_values())
-
-
-def _columns(values: Mapping[str, Any]) -> dict[str, Any]:
+    ``UserDraft.field_values()`` gives every column of a new user; ``UserChanges.field_values()``
+    only those a change sets. The caller passes the same values to :func:`user_from_row` after
+    the write, so they are computed once.
+    """
     columns: dict[str, Any] = {}
     for name, value in values.items():
         columns[name] = None if value is None else value.value

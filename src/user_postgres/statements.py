@@ -46,7 +46,7 @@ _user_id = bindparam("user_id", type_=BigInteger)
 _expected_version = bindparam("expected_version", type_=BigInteger)
 
 INSERT: Final = _named("insert_user", insert_into(users).returning(*USER_COLUMNS))
-"""Parameters: the new user's columns (see ``draft_columns``) and ``created_at``."""
+"""Parameters: the new user's columns (see ``rows.columns``) and ``created_at``."""
 
 SELECT_BY_ID: Final = _named("get_user", select(*USER_COLUMNS).where(users.c.id == _user_id))
 """Parameter: ``user_id``."""
@@ -64,7 +64,7 @@ _update = _named(
     .returning(*USER_COLUMNS),
 )
 UPDATE: Final = _update
-"""Parameters: ``user_id``, ``updated_at`` and the changed columns (see ``changed_columns``)."""
+"""Parameters: ``user_id``, ``updated_at`` and the changed columns (see ``rows.columns``)."""
 UPDATE_IF_VERSION: Final = _update.where(users.c.version == _expected_version)
 """As :data:`UPDATE`, plus ``expected_version``."""
 
