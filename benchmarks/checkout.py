@@ -9,8 +9,9 @@ nothing run on the connection::
 
 - ``engine.connect()``: SQLAlchemy's ``AsyncConnection``, what the repository used first;
 - SQLAlchemy's pool without those wrappers (a greenlet each way), what it used next;
-- :meth:`user_postgres.Executor.connection` on a :class:`user_postgres.ConnectionPool`: asyncpg's
-  pool with a no-op reset, what it uses now (issue 20);
+- asyncpg's pool with a no-op reset, what it used next (issue 20, first passes);
+- :meth:`user_postgres.Executor.connection` on a :class:`user_postgres.ConnectionPool`, the
+  service's own pool of asyncpg connections, what it uses now (issue 20);
 - asyncpg's pool with its default reset, which runs a query on every release.
 """
 
@@ -47,6 +48,7 @@ async def measure(database_url: str, checkouts: int) -> dict[str, float]:
     executor = Executor(connections)
     plain_url = make_url(database_url).set(drivername="postgresql").render_as_string(False)
     pool = await asyncpg.create_pool(plain_url, min_size=1, max_size=1)
+    quiet_pool = await asyncpg.create_pool(plain_url, min_size=1, max_size=1, reset=_no_reset)
 
     async def through_engine() -> None:
         async with engine.connect():
@@ -55,6 +57,10 @@ async def measure(database_url: str, checkouts: int) -> dict[str, float]:
     async def through_sqlalchemy_pool() -> None:
         pooled = await greenlet_spawn(engine.sync_engine.pool.connect)
         await greenlet_spawn(pooled.close)
+
+    async def through_quiet_asyncpg_pool() -> None:
+        async with quiet_pool.acquire():
+            pass
 
     async def through_executor() -> None:
         async with executor.connection():
@@ -68,13 +74,21 @@ async def measure(database_url: str, checkouts: int) -> dict[str, float]:
         return {
             "engine.connect()": await _cpu_microseconds(checkouts, through_engine),
             "SQLAlchemy's pool": await _cpu_microseconds(checkouts, through_sqlalchemy_pool),
+            "asyncpg pool, no reset": await _cpu_microseconds(
+                checkouts, through_quiet_asyncpg_pool
+            ),
             "Executor.connection()": await _cpu_microseconds(checkouts, through_executor),
             "asyncpg pool, its reset": await _cpu_microseconds(checkouts, through_asyncpg_pool),
         }
     finally:
         await pool.close()
+        await quiet_pool.close()
         await connections.close()
         await engine.dispose()
+
+
+async def _no_reset(_connection: object) -> None:
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> None:

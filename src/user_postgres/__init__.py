@@ -1,7 +1,7 @@
 """user_postgres: the PostgreSQL adapter of user_core (SQLAlchemy Core on asyncpg).
 
 - :class:`PostgresUserRepository`: the :class:`~user_core.ports.UserRepository` port, on a
-  :class:`ConnectionPool` (asyncpg's pool).
+  :class:`ConnectionPool` of asyncpg connections.
 - :class:`EngineOptions`: how connections behave; :func:`create_engine`: SQLAlchemy's engine, for
   migrations.
 - :mod:`user_postgres.migrate`: ``upgrade``, ``downgrade``, ``is_at_head``, … of the Alembic
@@ -20,7 +20,7 @@ from user_postgres.embedded import EmbeddedPostgres
 from user_postgres.engine import EngineOptions, create_engine
 from user_postgres.execution import Executor, StatementObserver
 from user_postgres.keys import KeyCollision, KeyCollisions
-from user_postgres.pool import ConnectionPool, PoolStatus, PoolTimeout
+from user_postgres.pool import ConnectionPool, PoolClosed, PoolStatus, PoolTimeout
 from user_postgres.repository import PostgresUserRepository
 from user_postgres.statements import OPERATION_OPTION
 
@@ -32,6 +32,7 @@ __all__ = [
     "Executor",
     "KeyCollision",
     "KeyCollisions",
+    "PoolClosed",
     "PoolStatus",
     "PoolTimeout",
     "PostgresUserRepository",

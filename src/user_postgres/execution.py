@@ -1,12 +1,12 @@
-"""How the repository runs a statement: one way, on a connection of asyncpg's pool.
+"""How the repository runs a statement: one way, on an asyncpg connection from the pool.
 
 SQLAlchemy builds every statement (:mod:`user_postgres.statements`), but its execution layer
 (the DBAPI adaptation, cursor and result objects, the execution context, the ``Connection``
 wrappers) and its pool cost more CPU than the query round trip on the service's hot path
 (``BENCHMARKS.md``). So :class:`Executor`:
 
-- borrows a connection from a :class:`~user_postgres.pool.ConnectionPool` (asyncpg's pool),
-  which hands it out, takes it back and replaces it once discarded;
+- borrows a connection from a :class:`~user_postgres.pool.ConnectionPool`, which hands it out,
+  takes it back and replaces it once discarded;
 - compiles each statement once per set of parameter names to the SQL that SQLAlchemy would send
   (through public API only) and runs it with asyncpg's ``fetch``, which keeps it prepared per
   connection, or unnamed through PgBouncer in transaction mode, as the pool's connect
@@ -182,7 +182,7 @@ class Executor:
         try:
             return await connection.fetch(statement, parameters)
         finally:
-            await self._pool.checkin(driver)
+            self._pool.checkin(driver)
 
     def transaction(self, isolation: Isolation, *, readonly: bool = False) -> Connection:
         """A pooled connection in one transaction of ``isolation``, ended with the block."""
@@ -233,7 +233,7 @@ class Connection:
             try:
                 await self._control(self._transaction.start)
             except BaseException:
-                await self._pool.checkin(self._driver)
+                self._pool.checkin(self._driver)
                 raise
         return self
 
@@ -249,7 +249,7 @@ class Connection:
                     self._transaction.commit if error is None else self._transaction.rollback
                 )
         finally:
-            await self._pool.checkin(self._driver)
+            self._pool.checkin(self._driver)
 
     async def fetch(self, statement: Executable, parameters: Mapping[str, Any]) -> list[Row]:
         """The rows of ``statement`` run with ``parameters`` (by bind name)."""

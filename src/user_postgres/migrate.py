@@ -181,8 +181,12 @@ async def _pooled_heads(pool: ConnectionPool) -> tuple[str, ...]:
             rows = await connection.fetch(_CURRENT_HEADS)
     except asyncpg.UndefinedTableError:
         return ()
+    except BaseException:
+        # Cut off mid-statement (timed out, cancelled, lost): in no state to be used again.
+        await pool.discard(connection)
+        raise
     finally:
-        await pool.checkin(connection)
+        pool.checkin(connection)
     return tuple(row[0] for row in rows)
 
 

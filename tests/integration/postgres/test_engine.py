@@ -75,7 +75,7 @@ async def test_every_connection_carries_the_name_and_statement_timeout(database_
                 )
             ) == ("engine-test", "1234ms")
         finally:
-            await pool.checkin(pooled)
+            pool.checkin(pooled)
     finally:
         await engine.dispose()
         await pool.close()

@@ -181,7 +181,7 @@ async def test_an_exhausted_pool_is_storage_unavailable_after_the_pool_timeout(
         with pytest.raises(StorageUnavailable):
             await repository.get(1)
         assert pool.status().waiting == 0
-        await pool.checkin(held)
+        pool.checkin(held)
         assert await repository.get(1) is None  # free again: answered
     finally:
         await pool.close()
