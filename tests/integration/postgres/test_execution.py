@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -43,14 +42,6 @@ class Recorder:
 
     def finished(self, token: tuple[str, str], error: BaseException | None) -> None:
         self.told.append((*token, error))
-
-
-@pytest.fixture
-async def single(database_url: str) -> AsyncIterator[ConnectionPool]:
-    """A pool of one connection, so that a replaced connection shows."""
-    pool = ConnectionPool(database_url, EngineOptions(pool_size=1, max_overflow=0))
-    yield pool
-    await pool.close()
 
 
 async def test_values_go_in_and_come_out_as_sqlalchemy_would_pass_them(

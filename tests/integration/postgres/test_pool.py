@@ -24,6 +24,15 @@ async def backend(connection: Any) -> int:
     return pid
 
 
+async def held_and_awaited(pool: ConnectionPool) -> tuple[Any, int, asyncio.Task[Any]]:
+    """A connection checked out (with its backend's pid), and a caller waiting for one."""
+    held = await pool.checkout()
+    pid = await backend(held)
+    waiter = asyncio.create_task(pool.checkout())
+    await asyncio.sleep(0.05)  # it starts, and waits
+    return held, pid, waiter
+
+
 async def test_the_pool_counts_connections_in_use_beyond_its_size_and_callers_waiting(
     database_url: str,
 ) -> None:
@@ -44,96 +53,70 @@ async def test_the_pool_counts_connections_in_use_beyond_its_size_and_callers_wa
         await close(pool)
 
 
-async def test_a_discarded_connection_is_replaced(database_url: str) -> None:
-    pool = ConnectionPool(database_url, EngineOptions(pool_size=1, max_overflow=0))
-    try:
-        connection = await pool.checkout()
-        before = await connection.fetchval("SELECT pg_backend_pid()")
-        await pool.discard(connection)
-        pool.checkin(connection)
-        replacement = await pool.checkout()
-        assert await replacement.fetchval("SELECT pg_backend_pid()") != before
-        pool.checkin(replacement)
-    finally:
-        await close(pool)
+async def test_a_discarded_connection_is_replaced(single: ConnectionPool) -> None:
+    connection = await single.checkout()
+    before = await connection.fetchval("SELECT pg_backend_pid()")
+    await single.discard(connection)
+    single.checkin(connection)
+    replacement = await single.checkout()
+    assert await replacement.fetchval("SELECT pg_backend_pid()") != before
+    single.checkin(replacement)
 
 
 async def test_a_connection_returned_in_a_transaction_is_closed_not_handed_out(
-    database_url: str,
+    single: ConnectionPool,
 ) -> None:
-    pool = ConnectionPool(database_url, EngineOptions(pool_size=1, max_overflow=0))
-    try:
-        careless = await pool.checkout()
-        before = await backend(careless)
-        await careless.execute("BEGIN")
-        pool.checkin(careless)
-        connection = await pool.checkout()
-        assert await backend(connection) != before
-        assert not connection.is_in_transaction()
-        pool.checkin(connection)
-    finally:
-        await close(pool)
-    assert careless.is_closed()
+    careless = await single.checkout()
+    before = await backend(careless)
+    await careless.execute("BEGIN")
+    single.checkin(careless)
+    connection = await single.checkout()
+    assert await backend(connection) != before
+    assert not connection.is_in_transaction()
+    single.checkin(connection)
+    assert single.status() == PoolStatus(size=1, checked_out=0, overflow=0, waiting=0)
 
 
-async def test_the_caller_waiting_longest_is_served_first(database_url: str) -> None:
-    pool = ConnectionPool(database_url, EngineOptions(pool_size=1, max_overflow=0))
-    try:
-        held = await pool.checkout()
-        served: list[str] = []
+async def test_the_caller_waiting_longest_is_served_first(single: ConnectionPool) -> None:
+    held = await single.checkout()
+    served: list[str] = []
 
-        async def wait(name: str) -> None:
-            connection = await pool.checkout()
-            served.append(name)
-            pool.checkin(connection)
+    async def wait(name: str) -> None:
+        connection = await single.checkout()
+        served.append(name)
+        single.checkin(connection)
 
-        waiters = [asyncio.create_task(wait(name)) for name in ("first", "second", "third")]
-        await asyncio.sleep(0.05)
-        pool.checkin(held)
-        await asyncio.gather(*waiters)
-        assert served == ["first", "second", "third"]
-    finally:
-        await close(pool)
+    waiters = [asyncio.create_task(wait(name)) for name in ("first", "second", "third")]
+    await asyncio.sleep(0.05)
+    single.checkin(held)
+    await asyncio.gather(*waiters)
+    assert served == ["first", "second", "third"]
 
 
 async def test_a_waiting_caller_gets_the_room_of_a_discarded_connection(
-    database_url: str,
+    single: ConnectionPool,
 ) -> None:
-    pool = ConnectionPool(database_url, EngineOptions(pool_size=1, max_overflow=0))
-    try:
-        broken = await pool.checkout()
-        before = await backend(broken)
-        waiter = asyncio.create_task(pool.checkout())
-        await asyncio.sleep(0.05)
-        await pool.discard(broken)
-        pool.checkin(broken)
-        replacement = await asyncio.wait_for(waiter, 5)
-        assert await backend(replacement) != before
-        pool.checkin(replacement)
-        assert pool.status() == PoolStatus(size=1, checked_out=0, overflow=0, waiting=0)
-    finally:
-        await close(pool)
+    broken, before, waiter = await held_and_awaited(single)
+    await single.discard(broken)
+    single.checkin(broken)
+    replacement = await asyncio.wait_for(waiter, 5)
+    assert await backend(replacement) != before
+    single.checkin(replacement)
+    assert single.status() == PoolStatus(size=1, checked_out=0, overflow=0, waiting=0)
 
 
 async def test_a_connection_handed_to_a_caller_who_gave_up_goes_to_the_next(
-    database_url: str,
+    single: ConnectionPool,
 ) -> None:
-    pool = ConnectionPool(database_url, EngineOptions(pool_size=1, max_overflow=0))
-    try:
-        held = await pool.checkout()
-        pid = await backend(held)
-        impatient = asyncio.create_task(pool.checkout())
-        await asyncio.sleep(0.05)
-        pool.checkin(held)  # handed to the waiting caller...
-        impatient.cancel()  # ...who gives up before it runs again
-        with pytest.raises(asyncio.CancelledError):
-            await impatient
-        assert pool.status() == PoolStatus(size=1, checked_out=0, overflow=0, waiting=0)
-        connection = await asyncio.wait_for(pool.checkout(), 5)
-        assert await backend(connection) == pid
-        pool.checkin(connection)
-    finally:
-        await close(pool)
+    held, pid, impatient = await held_and_awaited(single)
+    single.checkin(held)  # handed to the waiting caller...
+    impatient.cancel()  # ...who gives up before it runs again
+    with pytest.raises(asyncio.CancelledError):
+        await impatient
+    assert single.status() == PoolStatus(size=1, checked_out=0, overflow=0, waiting=0)
+    connection = await asyncio.wait_for(single.checkout(), 5)
+    assert await backend(connection) == pid
+    single.checkin(connection)
 
 
 async def test_a_failed_connect_leaves_its_room_to_the_next_caller() -> None:
@@ -173,20 +156,17 @@ async def test_a_connection_unused_for_the_idle_time_is_closed(database_url: str
 
 
 async def test_closing_waits_for_connections_in_use_and_refuses_callers(
-    database_url: str,
+    single: ConnectionPool,
 ) -> None:
-    pool = ConnectionPool(database_url, EngineOptions(pool_size=1, max_overflow=0))
-    held = await pool.checkout()
-    waiter = asyncio.create_task(pool.checkout())
-    await asyncio.sleep(0.05)
-    closing = asyncio.create_task(pool.close())
+    held, _, waiter = await held_and_awaited(single)
+    closing = asyncio.create_task(single.close())
     with pytest.raises(PoolClosed):
         await waiter
     await asyncio.sleep(0.05)
     assert not closing.done()  # held is still in use
     assert await backend(held) > 0
-    pool.checkin(held)
+    single.checkin(held)
     await asyncio.wait_for(closing, 5)
     assert held.is_closed()
     with pytest.raises(PoolClosed):
-        await pool.checkout()
+        await single.checkout()
