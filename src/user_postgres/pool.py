@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections import deque
 from contextlib import AbstractContextManager, nullcontext
@@ -212,9 +213,7 @@ class ConnectionPool:
                 turn = self._turns.popleft()
                 if not turn.done():
                     turn.set_exception(PoolClosed("the connection pool is closed"))
-            while self._idle:
-                self._close_soon(self._idle.pop()[0])
-                self._open -= 1
+            self._close_free(returned_before=math.inf)
             if self._open == 0:
                 self._closing.set_result(None)
         await asyncio.shield(self._closing)
@@ -260,12 +259,15 @@ class ConnectionPool:
 
     def _close_idle(self, loop: asyncio.AbstractEventLoop) -> None:
         """Close the connections unused for ``idle_seconds``; look again later."""
-        oldest_kept = time.monotonic() - self._idle_seconds
+        self._close_free(returned_before=time.monotonic() - self._idle_seconds)
+        self._sweeper = loop.call_later(self._look_every, self._close_idle, loop)
+
+    def _close_free(self, *, returned_before: float) -> None:
+        """Close the free connections returned before that moment (all of them: ``inf``)."""
         idle = self._idle
-        while idle and idle[0][1] <= oldest_kept:
+        while idle and idle[0][1] < returned_before:
             self._close_soon(idle.popleft()[0])
             self._open -= 1
-        self._sweeper = loop.call_later(self._look_every, self._close_idle, loop)
 
     def _close_soon(self, connection: Any) -> None:
         if connection.is_closed():
