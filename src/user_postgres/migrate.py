@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from user_postgres import keys
 from user_postgres.engine import EngineOptions, create_engine
 from user_postgres.error_translation import TranslateErrors
+from user_postgres.execution import Executor
 from user_postgres.keys import Rekeyed
 from user_postgres.pool import ConnectionPool
 
@@ -60,7 +61,7 @@ _OPTIONS: Final = EngineOptions(
 )
 _T = TypeVar("_T")
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-_CURRENT_HEADS: Final = "SELECT version_num FROM alembic_version"
+_CURRENT_HEADS: Final = text("SELECT version_num FROM alembic_version")
 _COMMAND_LOCKS: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
 
 
@@ -175,18 +176,10 @@ def _current_heads(connection: Connection) -> tuple[str, ...]:
 
 async def _pooled_heads(pool: ConnectionPool) -> tuple[str, ...]:
     # What Alembic's get_current_heads reads, in one query: no table means no revision yet.
-    connection = await pool.checkout()
     try:
-        with pool.statement_deadline():
-            rows = await connection.fetch(_CURRENT_HEADS)
+        rows = await Executor(pool).fetch(_CURRENT_HEADS, {})
     except asyncpg.UndefinedTableError:
         return ()
-    except BaseException:
-        # Cut off mid-statement (timed out, cancelled, lost): in no state to be used again.
-        await pool.discard(connection)
-        raise
-    finally:
-        pool.checkin(connection)
     return tuple(row[0] for row in rows)
 
 
