@@ -100,6 +100,7 @@ class ConnectionPool:
         )
         self._size = self.options.pool_size + self.options.max_overflow
         self._idle_seconds = idle_seconds
+        self._look_every = idle_seconds / _LOOKS_PER_IDLE_LIMIT
         self._idle: deque[tuple[Any, float]] = deque()
         """Free connections, each with when it was returned; the last returned is used first."""
         self._turns: deque[asyncio.Future[Any]] = deque()
@@ -252,10 +253,6 @@ class ConnectionPool:
             loop = asyncio.get_running_loop()
             self._sweeper = loop.call_later(self._look_every, self._close_idle, loop)
         return connection
-
-    @property
-    def _look_every(self) -> float:
-        return self._idle_seconds / _LOOKS_PER_IDLE_LIMIT
 
     def _close_idle(self, loop: asyncio.AbstractEventLoop) -> None:
         """Close the connections unused for ``idle_seconds``; look again later."""
